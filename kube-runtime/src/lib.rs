@@ -1,0 +1,1 @@
+//! Building blocks for controllers: watchers, reflectors and stores.
