@@ -27,6 +27,8 @@ demo: control-plane
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    # kube-core stays free of IO and async runtimes.
+    ! cargo tree -p kube-core -e normal --prefix none | grep -E '^(tokio|hyper|mio|futures|async-|reqwest|socket2) '
 
 # Start a control plane in the foreground to play with; Ctrl-C stops and cleans up.
 cluster: control-plane

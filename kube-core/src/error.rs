@@ -28,7 +28,7 @@ pub enum Error {
         which: &'static str,
         /// The parse error.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: crate::selector::ParseError,
     },
     /// A request body that could not be serialized to JSON.
     #[error("failed to serialize the request body: {0}")]

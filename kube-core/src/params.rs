@@ -60,6 +60,13 @@ impl ListParams {
         self
     }
 
+    /// Only objects whose labels match the typed selector.
+    #[must_use]
+    pub fn labels_from(mut self, selector: &crate::selector::LabelSelector) -> Self {
+        self.label_selector = Some(selector.to_string());
+        self
+    }
+
     /// Only objects whose fields match the selector.
     #[must_use]
     pub fn fields(mut self, selector: &str) -> Self {
@@ -188,6 +195,13 @@ impl WatchParams {
     /// Only objects whose labels match the selector.
     #[must_use]
     pub fn labels(mut self, selector: &str) -> Self {
+        self.label_selector = Some(selector.to_string());
+        self
+    }
+
+    /// Only objects whose labels match the typed selector.
+    #[must_use]
+    pub fn labels_from(mut self, selector: &crate::selector::LabelSelector) -> Self {
         self.label_selector = Some(selector.to_string());
         self
     }
@@ -685,7 +699,15 @@ fn validate_field_manager(manager: Option<&str>) -> Result<(), Error> {
     }
 }
 
-fn validate_selectors(_labels: Option<&str>, _fields: Option<&str>) -> Result<(), Error> {
+fn validate_selectors(labels: Option<&str>, fields: Option<&str>) -> Result<(), Error> {
+    if let Some(s) = labels {
+        s.parse::<crate::selector::LabelSelector>()
+            .map_err(|source| Error::Selector { which: "label", source })?;
+    }
+    if let Some(s) = fields {
+        s.parse::<crate::selector::FieldSelector>()
+            .map_err(|source| Error::Selector { which: "field", source })?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Table tests of the request builder: URL, method, query, headers and body for every verb,
 //! scope and subresource.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use k8s_openapi::api::{
     apps::v1::Deployment,
     core::v1::{Namespace, Pod},

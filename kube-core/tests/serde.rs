@@ -1,6 +1,8 @@
 //! Serde round trips of objects, lists, watch events and `Status` on JSON captured from a real
 //! kube-apiserver (see `fixtures/`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use k8s_openapi::api::{
     apps::v1::{Deployment, DeploymentSpec, DeploymentStatus},
     core::v1::{ConfigMap, Pod},
