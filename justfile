@@ -4,8 +4,6 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Build caches live outside the clone, so a fresh clone on a warm machine builds fast.
 export CARGO_TARGET_DIR := env("CARGO_TARGET_DIR", env("HOME") / ".cache/kube-dev/target")
-# Libraries leave k8s-openapi's version to the final binary; tools like `cargo doc` need one.
-export K8S_OPENAPI_ENABLED_VERSION := env("K8S_OPENAPI_ENABLED_VERSION", "1.37")
 
 # List the tasks.
 default:

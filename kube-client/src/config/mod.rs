@@ -1,1 +1,145 @@
 //! Where the cluster is and who the client is: kubeconfig files, in-cluster service accounts.
+//!
+//! - [`Kubeconfig`] is the file format; [`Kubeconfig::read`], [`Kubeconfig::read_paths`] and
+//!   [`Kubeconfig::merge`] load and merge files as kubectl does.
+//! - [`Config`] is the resolved configuration the transport uses: the server URL, TLS settings,
+//!   client [`Identity`], request credentials ([`Auth`]), impersonation and timeouts. Build it with
+//!   [`Config::infer`], [`Config::from_kubeconfig`], [`Config::from_custom_kubeconfig`],
+//!   [`Config::incluster`] or [`Config::new`].
+//! - [`ExecAuth`] runs exec credential plugins and caches their credentials; [`TokenFile`]
+//!   re-reads rotated bearer tokens.
+//!
+//! Secrets (tokens, passwords, keys) never appear in `Debug` output or error messages.
+
+mod auth;
+mod error;
+mod exec;
+mod exec_cache;
+mod incluster;
+mod infer;
+mod kubeconfig;
+mod loader;
+mod resolve;
+mod secret;
+mod tls;
+mod token_file;
+
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+
+pub use auth::{Auth, Impersonation, OidcConfig};
+pub use error::{EntryKind, Error, FieldRef, InferAttempt, ParseError, PemError, Result};
+pub use exec::{
+    EXEC_API_V1, EXEC_API_V1BETA1, EXEC_CLUSTER_EXTENSION, EXEC_INFO_ENV, ExecClusterInfo, ExecCredential,
+    run_exec,
+};
+pub use exec_cache::{DEFAULT_EXPIRY_SKEW, ExecAuth};
+pub use incluster::{SERVICE_ACCOUNT_DIR, SERVICE_HOST_ENV, SERVICE_PORT_ENV};
+pub use kubeconfig::{
+    AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, ExecInteractiveMode, Kubeconfig,
+    NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
+};
+pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
+pub use resolve::{KubeConfigOptions, KubeconfigSource};
+pub use secret::SecretString;
+pub use tls::{Identity, parse_certificates, parse_private_key};
+pub use token_file::{TOKEN_FILE_REFRESH, TokenFile};
+
+/// The namespace used when the context (or the service account) names none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// The default [`Config::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default [`Config::read_timeout`]; longer than the API server's default watch timeout.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(295);
+
+/// A resolved client configuration: everything the HTTP transport needs to reach the cluster
+/// and authenticate.
+///
+/// `Debug` output shows no secrets.
+///
+/// ```
+/// use kube_client::config::{Auth, Config, SecretString};
+///
+/// let mut config = Config::new("https://127.0.0.1:6443".parse().unwrap());
+/// assert_eq!(config.default_namespace, "default");
+/// config.auth = Auth::Token(SecretString::new("abc"));
+/// assert!(!format!("{config:?}").contains("abc"));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The API server's URL; may have a path prefix (e.g. behind a proxying gateway).
+    pub cluster_url: http::Uri,
+    /// The namespace of the context, or `default`.
+    pub default_namespace: String,
+    /// CA certificates to trust for the server (DER). Empty: none configured (use the
+    /// platform's or built-in roots).
+    pub root_certs: Vec<CertificateDer<'static>>,
+    /// Skip verification of the server's certificate (`insecure-skip-tls-verify`).
+    pub accept_invalid_certs: bool,
+    /// The name to verify the server's certificate against (and send as SNI) instead of the
+    /// host of [`Config::cluster_url`].
+    pub tls_server_name: Option<String>,
+    /// The proxy to connect through.
+    pub proxy_url: Option<http::Uri>,
+    /// Do not ask for compressed responses.
+    pub disable_compression: bool,
+    /// The client certificate and key for mutual TLS. An exec plugin may give another one:
+    /// see [`ExecAuth::credential`].
+    pub identity: Option<Identity>,
+    /// The credentials for each request.
+    pub auth: Auth,
+    /// Whom to impersonate.
+    pub impersonation: Impersonation,
+    /// Timeout for establishing a connection; `None` for none.
+    pub connect_timeout: Option<Duration>,
+    /// Timeout for reading a response; `None` for none.
+    pub read_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// A configuration for `cluster_url` with no TLS settings, no credentials, the `default`
+    /// namespace and the default timeouts.
+    pub fn new(cluster_url: http::Uri) -> Config {
+        Config {
+            cluster_url,
+            default_namespace: DEFAULT_NAMESPACE.to_owned(),
+            root_certs: Vec::new(),
+            accept_invalid_certs: false,
+            tls_server_name: None,
+            proxy_url: None,
+            disable_compression: false,
+            identity: None,
+            auth: Auth::None,
+            impersonation: Impersonation::default(),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: Some(DEFAULT_READ_TIMEOUT),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_has_defaults() {
+        let config = Config::new("https://k8s:6443".parse().unwrap());
+        assert_eq!(config.default_namespace, "default");
+        assert!(config.root_certs.is_empty() && config.identity.is_none());
+        assert!(matches!(config.auth, Auth::None));
+        assert!(config.impersonation.is_empty());
+        assert_eq!(config.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(config.read_timeout, Some(DEFAULT_READ_TIMEOUT));
+    }
+
+    #[test]
+    fn config_is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        fn check_clone<T: Clone>() {}
+        check::<Config>();
+        check_clone::<Config>();
+        check::<Error>();
+    }
+}

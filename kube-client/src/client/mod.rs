@@ -1,0 +1,294 @@
+//! The HTTP client: sends the requests kube-core builds through a tower stack (rate limit, retries,
+//! headers, authentication, timeout, compression) over hyper and rustls, and decodes responses:
+//! JSON, text, byte and line streams, and watch events.
+
+pub mod auth;
+mod builder;
+pub mod connector;
+pub mod headers;
+pub mod lines;
+pub mod rate_limit;
+pub mod retry;
+pub mod tls;
+pub mod watch;
+
+use std::{sync::Arc, time::Instant};
+
+pub use builder::ClientBuilder;
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, BodyStream, combinators::UnsyncBoxBody};
+use kube_core::{Status, WatchEvent};
+use serde::de::DeserializeOwned;
+use tower::{ServiceExt, util::BoxCloneSyncService};
+use tracing::Instrument;
+
+use crate::{
+    Error,
+    error::{BoxError, uri_path},
+};
+
+/// The body of a response.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// The service every request goes through.
+pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Body>, BoxError>;
+
+/// The largest error body read to decode a `Status`.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// A client for one cluster: cheap to clone, every clone shares the connection pool.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), kube_client::Error> {
+/// use k8s_openapi::api::core::v1::Namespace;
+/// use kube_client::Client;
+/// use kube_core::{Resource, params::GetParams, request::Request};
+///
+/// let client = Client::try_default().await?;
+/// let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default())?;
+/// let ns: Namespace = client.request(req).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    service: HttpService,
+    base: Arc<Base>,
+    default_namespace: Arc<str>,
+}
+
+#[derive(Debug)]
+struct Base {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    path_prefix: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).field("default_namespace", &self.default_namespace).finish()
+    }
+}
+
+impl Client {
+    /// A client over any service (a custom stack, or a mock transport in tests) for the cluster
+    /// at `cluster_url`, whose default namespace is `default_namespace`.
+    pub fn new(service: HttpService, cluster_url: &http::Uri, default_namespace: &str) -> Result<Self, Error> {
+        let parts = cluster_url.clone().into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(Error::Tls(format!("cluster url {cluster_url} needs a scheme and a host")));
+        };
+        let path_prefix = parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();
+        Ok(Self {
+            service,
+            base: Arc::new(Base { scheme, authority, path_prefix }),
+            default_namespace: default_namespace.into(),
+        })
+    }
+
+    /// A client from [`Config::infer`](crate::Config::infer): `$KUBECONFIG`, `~/.kube/config`,
+    /// or the in-cluster service account.
+    pub async fn try_default() -> Result<Self, Error> {
+        let config = tokio::task::spawn_blocking(crate::Config::infer)
+            .await
+            .map_err(|e| Error::Auth(format!("configuration task failed: {e}").into()))??;
+        Self::try_from(config)
+    }
+
+    /// The namespace of the configuration's context (`default` when it names none).
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
+    fn absolute(&self, uri: &http::Uri) -> Result<http::Uri, Error> {
+        let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let full = format!("{}{}", self.base.path_prefix, path_and_query);
+        http::Uri::builder()
+            .scheme(self.base.scheme.clone())
+            .authority(self.base.authority.clone())
+            .path_and_query(full)
+            .build()
+            .map_err(|e| Error::BuildRequest(kube_core::Error::Http(e)))
+    }
+
+    /// Sends a request and returns the response whatever its status.
+    pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Response<Body>, Error> {
+        let (mut parts, body) = req.into_parts();
+        let path = uri_path(&parts.uri);
+        parts.uri = self.absolute(&parts.uri)?;
+        let method = parts.method.clone();
+        let req = Request::from_parts(parts, Bytes::from(body));
+        let span = tracing::debug_span!(
+            "kube_request",
+            verb = %method,
+            path = %path,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let start = Instant::now();
+        let result = self.service.clone().oneshot(req).instrument(span.clone()).await;
+        span.record("latency_ms", start.elapsed().as_millis() as u64);
+        match result {
+            Ok(resp) => {
+                span.record("status", resp.status().as_u16());
+                Ok(resp)
+            }
+            Err(e) => Err(classify(e, path)),
+        }
+    }
+
+    /// Sends a request and fails with [`Error::Api`] unless the status is a success.
+    pub async fn send_checked(&self, req: Request<Vec<u8>>) -> Result<Response<Body>, Error> {
+        let path = uri_path(req.uri());
+        let resp = self.send(req).await?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(Error::Api(Box::new(status_of(resp, &path).await)))
+    }
+
+    /// Sends a request and decodes the JSON response.
+    pub async fn request<T: DeserializeOwned>(&self, req: Request<Vec<u8>>) -> Result<T, Error> {
+        let path = uri_path(req.uri());
+        let bytes = self.request_bytes(req).await?;
+        decode_json(&bytes, &path)
+    }
+
+    /// Sends a request and returns the whole body.
+    pub async fn request_bytes(&self, req: Request<Vec<u8>>) -> Result<Bytes, Error> {
+        let path = uri_path(req.uri());
+        let resp = self.send_checked(req).await?;
+        collect(resp.into_body(), &path).await
+    }
+
+    /// Sends a request and returns the body as text.
+    pub async fn request_text(&self, req: Request<Vec<u8>>) -> Result<String, Error> {
+        let path = uri_path(req.uri());
+        let bytes = self.request_bytes(req).await?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| Error::Decode { uri: path, source: e.into() })
+    }
+
+    /// Sends a request and decodes either the expected object or a `Status` (as some deletes
+    /// answer once the object is gone).
+    pub async fn request_status<T: DeserializeOwned>(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> Result<either::Either<T, Status>, Error> {
+        let path = uri_path(req.uri());
+        let bytes = self.request_bytes(req).await?;
+        let value: serde_json::Value = decode_json(&bytes, &path)?;
+        if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
+            return decode_value(value, &path).map(either::Either::Right);
+        }
+        decode_value(value, &path).map(either::Either::Left)
+    }
+
+    /// Sends a request and streams the body's bytes as they arrive.
+    pub async fn request_stream(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> Result<impl Stream<Item = Result<Bytes, Error>> + Send + use<>, Error> {
+        let path = uri_path(req.uri());
+        let resp = self.send_checked(req).await?;
+        Ok(body_stream(resp.into_body(), path))
+    }
+
+    /// Sends a request and streams the body's lines (without line endings) as they arrive.
+    pub async fn request_lines(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> Result<impl Stream<Item = Result<String, Error>> + Send + use<>, Error> {
+        let path = uri_path(req.uri());
+        let resp = self.send_checked(req).await?;
+        let lines = lines::Lines::new(body_stream(resp.into_body(), path.clone()), path.clone());
+        Ok(lines.map(move |l| {
+            l.and_then(|l| {
+                String::from_utf8(l.to_vec()).map_err(|e| Error::Decode { uri: path.clone(), source: e.into() })
+            })
+        }))
+    }
+
+    /// Sends a watch request and streams its events. The stream ends when the server closes the
+    /// watch (for example at its timeout); an `ERROR` event arrives as [`WatchEvent::Error`].
+    pub async fn request_events<K: DeserializeOwned + Send + 'static>(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
+        let path = uri_path(req.uri());
+        let resp = self.send_checked(req).await?;
+        Ok(watch::events(body_stream(resp.into_body(), path.clone()), path))
+    }
+}
+
+fn classify(e: BoxError, path: String) -> Error {
+    if e.is::<tower::timeout::error::Elapsed>() {
+        return Error::Timeout { uri: path };
+    }
+    match e.downcast::<auth::AuthError>() {
+        Ok(auth) => Error::Auth(Box::new(auth.0)),
+        Err(e) => Error::Transport { uri: path, source: e },
+    }
+}
+
+fn body_stream(body: Body, path: String) -> impl Stream<Item = Result<Bytes, Error>> + Send {
+    BodyStream::new(body)
+        .try_filter_map(|frame| futures::future::ready(Ok(frame.into_data().ok())))
+        .map_err(move |e| Error::Transport { uri: path.clone(), source: e })
+}
+
+async fn collect(body: Body, path: &str) -> Result<Bytes, Error> {
+    body.collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| Error::Transport { uri: path.to_string(), source: e })
+}
+
+fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })?;
+    serde_json::from_str(text).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
+}
+
+fn decode_value<T: DeserializeOwned>(value: serde_json::Value, path: &str) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
+}
+
+/// The `Status` of a failed response: the server's own when the body is one, otherwise made
+/// from the HTTP status and (the start of) the body.
+async fn status_of(resp: Response<Body>, path: &str) -> Status {
+    let code = resp.status();
+    let limited = http_body_util::Limited::new(resp.into_body(), MAX_ERROR_BODY);
+    let bytes = limited.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    if let Ok(mut status) = serde_json::from_slice::<Status>(&bytes)
+        && (status.code != 0 || !status.reason.is_empty() || !status.message.is_empty())
+    {
+        if status.code == 0 {
+            status.code = code.as_u16();
+        }
+        return status;
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim().to_string();
+    let message = if text.is_empty() { format!("{path}: {code}") } else { format!("{path}: {text}") };
+    Status::failure(code.as_u16(), reason_of(code), &message)
+}
+
+fn reason_of(code: StatusCode) -> &'static str {
+    match code.as_u16() {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "Unknown",
+    }
+}

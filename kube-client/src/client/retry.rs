@@ -1,0 +1,258 @@
+//! Retries of requests the server did not process: 429, 503 and 504 answers (honouring
+//! `Retry-After`) and connection failures, with capped, jittered exponential backoff.
+
+use std::{
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{Method, Request, Response, StatusCode};
+use tower::{Layer, Service, ServiceExt};
+
+use crate::error::BoxError;
+
+/// When and how often to retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; 0 turns retries off.
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it.
+    pub base_delay: Duration,
+    /// The longest backoff, and the longest `Retry-After` honoured.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_retries: 5, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        Self { max_retries: 0, ..Self::default() }
+    }
+
+    /// The backoff before retry number `attempt` (0-based): a random delay up to
+    /// `base * 2^attempt`, capped at `max_delay` ("full jitter").
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.base_delay.saturating_mul(2u32.saturating_pow(attempt)).min(self.max_delay);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rand::random_range(nanos / 2..=nanos.max(1)))
+    }
+
+    /// The delay before retrying after `response`, or `None` when it must not be retried.
+    fn delay_after_response<B>(&self, method: &Method, response: &Response<B>, attempt: u32) -> Option<Duration> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let retriable = match status {
+            // The server did not process the request: safe for every verb.
+            StatusCode::TOO_MANY_REQUESTS => true,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+                is_idempotent(method) || retry_after.is_some()
+            }
+            _ => false,
+        };
+        if !retriable {
+            return None;
+        }
+        Some(match retry_after {
+            Some(d) => d.min(self.max_delay),
+            None => self.backoff(attempt),
+        })
+    }
+
+    /// The delay before retrying after a transport error, or `None` when it must not be retried.
+    fn delay_after_error(&self, method: &Method, error: &BoxError, attempt: u32) -> Option<Duration> {
+        let not_sent = error
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(hyper_util::client::legacy::Error::is_connect);
+        (not_sent || is_idempotent(method)).then(|| self.backoff(attempt))
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE)
+}
+
+fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut clone = Request::new(req.body().clone());
+    *clone.method_mut() = req.method().clone();
+    *clone.uri_mut() = req.uri().clone();
+    *clone.version_mut() = req.version();
+    *clone.headers_mut() = req.headers().clone();
+    clone
+}
+
+/// Adds retries with a [`RetryPolicy`].
+#[derive(Debug, Clone)]
+pub struct RetryLayer {
+    policy: RetryPolicy,
+}
+
+impl RetryLayer {
+    /// A layer retrying by `policy`.
+    pub fn new(policy: RetryPolicy) -> Self {
+        Self { policy }
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry { inner, policy: self.policy.clone() }
+    }
+}
+
+/// The service of [`RetryLayer`].
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S, B> Service<Request<Bytes>> for Retry<S>
+where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Response<B>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let policy = self.policy.clone();
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let method = req.method().clone();
+            let mut attempt = 0;
+            loop {
+                let this_try = clone_request(&req);
+                let result = inner.ready().await?.call(this_try).await;
+                let delay = match &result {
+                    _ if attempt >= policy.max_retries => None,
+                    Ok(resp) => policy.delay_after_response(&method, resp, attempt),
+                    Err(e) => policy.delay_after_error(&method, e, attempt),
+                };
+                let Some(delay) = delay else { return result };
+                match &result {
+                    Ok(resp) => tracing::debug!(status = resp.status().as_u16(), attempt, ?delay, uri = %req.uri().path(), "retrying"),
+                    Err(e) => tracing::debug!(error = %e, attempt, ?delay, uri = %req.uri().path(), "retrying"),
+                }
+                drop(result);
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    };
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// A service answering with `statuses` in turn (then 200), counting calls.
+    fn scripted(
+        statuses: Vec<(u16, Option<&'static str>)>,
+    ) -> (impl Service<Request<Bytes>, Response = Response<()>, Error = BoxError, Future: Send> + Clone + Send, Arc<AtomicU32>)
+    {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let statuses = Arc::new(statuses);
+        let svc = tower::service_fn(move |_req: Request<Bytes>| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
+            let statuses = statuses.clone();
+            async move {
+                let (code, retry_after) = statuses.get(n).copied().unwrap_or((200, None));
+                let mut resp = Response::builder().status(code);
+                if let Some(ra) = retry_after {
+                    resp = resp.header("retry-after", ra);
+                }
+                Ok::<_, BoxError>(resp.body(()).unwrap())
+            }
+        });
+        (svc, calls)
+    }
+
+    fn req(method: Method) -> Request<Bytes> {
+        Request::builder().method(method).uri("/api/v1/pods").body(Bytes::new()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn honours_retry_after_on_429() {
+        let (svc, calls) = scripted(vec![(429, Some("2")), (429, Some("1"))]);
+        let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+        let start = Instant::now();
+        let resp = svc.ready().await.unwrap().call(req(Method::POST)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backs_off_on_503_for_idempotent_calls_only() {
+        let (svc, calls) = scripted(vec![(503, None), (504, None)]);
+        let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+        let start = Instant::now();
+        assert_eq!(svc.ready().await.unwrap().call(req(Method::GET)).await.unwrap().status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let waited = start.elapsed();
+        // Two backoffs: up to 200 ms and up to 400 ms, at least half of each.
+        assert!(waited >= Duration::from_millis(300) && waited <= Duration::from_millis(600), "{waited:?}");
+
+        let (svc, calls) = scripted(vec![(503, None)]);
+        let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+        assert_eq!(svc.ready().await.unwrap().call(req(Method::POST)).await.unwrap().status(), 503);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a POST is not repeated on 503 without Retry-After");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_retries_and_returns_the_last_answer() {
+        let (svc, calls) = scripted(vec![(429, None); 10]);
+        let policy = RetryPolicy { max_retries: 3, ..RetryPolicy::default() };
+        let mut svc = RetryLayer::new(policy).layer(svc);
+        assert_eq!(svc.ready().await.unwrap().call(req(Method::GET)).await.unwrap().status(), 429);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_failures_are_not_retried() {
+        for code in [400, 401, 403, 404, 409, 410, 422, 500] {
+            let (svc, calls) = scripted(vec![(code, Some("1"))]);
+            let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+            assert_eq!(svc.ready().await.unwrap().call(req(Method::GET)).await.unwrap().status(), code);
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "{code}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let p = RetryPolicy { max_retries: 10, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        for attempt in 0..20 {
+            let d = p.backoff(attempt);
+            let ceiling = (Duration::from_millis(100) * 2u32.saturating_pow(attempt)).min(Duration::from_secs(1));
+            assert!(d <= ceiling && d >= ceiling / 2, "attempt {attempt}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! The kubeconfig file format (`apiVersion: v1`, `kind: Config`), read from YAML or JSON.
+//!
+//! Every struct keeps the fields it does not know in `other`, and writes them back when
+//! serialized, so a kubeconfig can be read, edited and written without losing anything.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::error::{Error, ParseError, Result};
+use super::secret::{REDACTED, Redacted, redact_opt};
+
+/// Unknown fields, kept as JSON values.
+pub type OtherFields = BTreeMap<String, serde_json::Value>;
+
+/// Treats an explicit `null` like an absent field.
+fn null_as_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A whole kubeconfig document: clusters, users, contexts and the current context.
+///
+/// ```
+/// use kube_client::config::Kubeconfig;
+///
+/// let kc = Kubeconfig::from_yaml(
+///     r#"
+/// apiVersion: v1
+/// kind: Config
+/// clusters:
+/// - name: prod
+///   cluster:
+///     server: https://prod.example.com:6443
+/// users:
+/// - name: alice
+///   user:
+///     token: s3cr3t
+/// contexts:
+/// - name: prod
+///   context: {cluster: prod, user: alice, namespace: apps}
+/// current-context: prod
+/// "#,
+/// )?;
+/// assert_eq!(kc.current_context.as_deref(), Some("prod"));
+/// assert_eq!(kc.clusters[0].cluster.server.as_deref(), Some("https://prod.example.com:6443"));
+/// assert!(!format!("{kc:?}").contains("s3cr3t"));
+/// # Ok::<(), kube_client::config::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Kubeconfig {
+    /// `v1`.
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `Config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The named clusters.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<NamedCluster>,
+    /// The named users (`AuthInfo`s), under the key `users`.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<NamedAuthInfo>,
+    /// The named contexts.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub contexts: Vec<NamedContext>,
+    /// The context used when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_context: Option<String>,
+    /// kubectl preferences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Preferences>,
+    /// Named extensions.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<NamedExtension>,
+    /// Fields this library does not know, written back as they were.
+    #[serde(flatten)]
+    pub other: OtherFields,
+    /// The files this kubeconfig was loaded from, first (highest precedence) first.
+    /// Not part of the file format; used in error messages.
+    #[serde(skip)]
+    pub source_files: Vec<PathBuf>,
+}
+
+/// kubectl's `preferences`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// Whether kubectl colors its output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colors: Option<bool>,
+    /// Named extensions.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<NamedExtension>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+/// A named extension: arbitrary data stored by tools.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamedExtension {
+    /// The extension's name.
+    pub name: String,
+    /// The extension's data.
+    #[serde(default)]
+    pub extension: serde_json::Value,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+/// A cluster with its name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamedCluster {
+    /// The name contexts refer to.
+    pub name: String,
+    /// The cluster.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cluster: Cluster,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+    /// The file this entry was loaded from (not part of the file format).
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
+}
+
+/// Where a cluster is and how to trust it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Cluster {
+    /// The API server's URL, e.g. `https://10.0.0.1:6443`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Path to a PEM file of CA certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Base64 of PEM CA certificates; takes precedence over `certificate-authority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority_data: Option<String>,
+    /// Skip verification of the server's certificate.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insecure_skip_tls_verify: bool,
+    /// The name to verify the server certificate against, instead of the host of `server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
+    /// Proxy URL (`http`, `https` or `socks5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_url: Option<String>,
+    /// Do not ask the server for compressed responses.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disable_compression: bool,
+    /// Named extensions, e.g. `client.authentication.k8s.io/exec` for exec plugins.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<NamedExtension>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+/// A context (cluster + user + namespace) with its name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamedContext {
+    /// The context's name.
+    pub name: String,
+    /// The context.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub context: Context,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+    /// The file this entry was loaded from (not part of the file format).
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
+}
+
+/// Which cluster and user to use, and the default namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Context {
+    /// The name of a cluster.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cluster: String,
+    /// The name of a user (`AuthInfo`); empty for none.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// The default namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Named extensions.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<NamedExtension>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+/// A user (`AuthInfo`) with its name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamedAuthInfo {
+    /// The name contexts refer to.
+    pub name: String,
+    /// The credentials.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub user: AuthInfo,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+    /// The file this entry was loaded from (not part of the file format).
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
+}
+
+/// Who the client is: certificates, tokens, basic auth, exec plugins, auth providers, impersonation.
+///
+/// Its `Debug` output shows which secrets are set, never their values.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AuthInfo {
+    /// Path to a PEM client certificate (chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<PathBuf>,
+    /// Base64 of a PEM client certificate (chain); takes precedence over `client-certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_data: Option<String>,
+    /// Path to a PEM private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// Base64 of a PEM private key; takes precedence over `client-key`. Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_data: Option<String>,
+    /// A bearer token. Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Path to a file holding a bearer token, re-read when it changes.
+    #[serde(rename = "tokenFile", default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// The user to impersonate.
+    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
+    pub impersonate: Option<String>,
+    /// The UID to impersonate.
+    #[serde(rename = "as-uid", default, skip_serializing_if = "Option::is_none")]
+    pub impersonate_uid: Option<String>,
+    /// The groups to impersonate.
+    #[serde(
+        rename = "as-groups",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub impersonate_groups: Vec<String>,
+    /// Extra fields of the impersonated user.
+    #[serde(
+        rename = "as-user-extra",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub impersonate_user_extra: BTreeMap<String, Vec<String>>,
+    /// Basic auth user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Basic auth password. Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// An auth provider such as `oidc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_provider: Option<AuthProviderConfig>,
+    /// An exec credential plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecConfig>,
+    /// Named extensions.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<NamedExtension>,
+    /// Unknown fields (their values are not shown by `Debug`).
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+impl fmt::Debug for AuthInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthInfo")
+            .field("client_certificate", &self.client_certificate)
+            .field("client_certificate_data", &self.client_certificate_data)
+            .field("client_key", &self.client_key)
+            .field("client_key_data", &redact_opt(&self.client_key_data))
+            .field("token", &redact_opt(&self.token))
+            .field("token_file", &self.token_file)
+            .field("impersonate", &self.impersonate)
+            .field("impersonate_uid", &self.impersonate_uid)
+            .field("impersonate_groups", &self.impersonate_groups)
+            .field("impersonate_user_extra", &self.impersonate_user_extra)
+            .field("username", &self.username)
+            .field("password", &redact_opt(&self.password))
+            .field("auth_provider", &self.auth_provider)
+            .field("exec", &self.exec)
+            .field("extensions", &self.extensions.iter().map(|e| &e.name).collect::<Vec<_>>())
+            .field("other", &self.other.keys().map(|k| (k, Redacted)).collect::<BTreeMap<_, _>>())
+            .finish()
+    }
+}
+
+/// An auth provider (`auth-provider: {name: oidc, config: {...}}`).
+///
+/// `Debug` shows the values of `idp-issuer-url`, `client-id`, `extra-scopes` and
+/// `idp-certificate-authority` only; every other value (tokens, secrets) is redacted.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuthProviderConfig {
+    /// The provider's name, e.g. `oidc`.
+    pub name: String,
+    /// The provider's settings (for `oidc`: `idp-issuer-url`, `client-id`, `client-secret`,
+    /// `id-token`, `refresh-token`, `idp-certificate-authority(-data)`, `extra-scopes`).
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+const NON_SECRET_PROVIDER_KEYS: &[&str] =
+    &["idp-issuer-url", "client-id", "extra-scopes", "idp-certificate-authority"];
+
+impl fmt::Debug for AuthProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config: BTreeMap<&str, &str> = self
+            .config
+            .iter()
+            .map(|(k, v)| {
+                let shown = if NON_SECRET_PROVIDER_KEYS.contains(&k.as_str()) { v.as_str() } else { REDACTED };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("AuthProviderConfig")
+            .field("name", &self.name)
+            .field("config", &config)
+            .field("other", &self.other.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// An exec credential plugin (`users[].user.exec`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecConfig {
+    /// `client.authentication.k8s.io/v1` or `client.authentication.k8s.io/v1beta1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// The program to run; looked up in `$PATH` unless it contains a path separator.
+    #[serde(default)]
+    pub command: String,
+    /// Arguments.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Environment variables added to the current environment.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<ExecEnvVar>,
+    /// Pass the cluster's details to the plugin in `KUBERNETES_EXEC_INFO`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub provide_cluster_info: bool,
+    /// Whether the plugin may use standard input; `IfAvailable` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive_mode: Option<ExecInteractiveMode>,
+    /// Shown to the user when the command is missing or fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_hint: Option<String>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub other: OtherFields,
+}
+
+/// One environment variable for an exec plugin. Its value is redacted in `Debug` output.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecEnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// The variable's value.
+    #[serde(default)]
+    pub value: String,
+}
+
+impl fmt::Debug for ExecEnvVar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecEnvVar").field("name", &self.name).field("value", &Redacted).finish()
+    }
+}
+
+/// Whether an exec plugin may read standard input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecInteractiveMode {
+    /// Never give the plugin standard input.
+    Never,
+    /// Give the plugin standard input when it is a terminal.
+    #[default]
+    IfAvailable,
+    /// The plugin needs a terminal on standard input; fail without one.
+    Always,
+}
+
+fn looks_like_json(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
+}
+
+impl Kubeconfig {
+    /// Parses a kubeconfig from YAML text (JSON, starting with `{`, is accepted too).
+    ///
+    /// An empty document gives an empty kubeconfig, as kubectl does.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        Self::parse(text, "<string>")
+    }
+
+    /// Parses a kubeconfig from JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::ParseKubeconfig { origin: "<string>".into(), source: ParseError::Json(e) })
+    }
+
+    /// Parses YAML or JSON; `origin` names the source in errors.
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
+        let wrap = |source| Error::ParseKubeconfig { origin: origin.to_owned(), source };
+        if looks_like_json(text) {
+            return serde_json::from_str(text.trim_start_matches('\u{feff}'))
+                .map_err(|e| wrap(ParseError::Json(e)));
+        }
+        // Without the snippet the error message cannot quote lines of the file (which may hold secrets).
+        let options = serde_saphyr::options! { with_snippet: false };
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| wrap(ParseError::Yaml(e)))
+    }
+
+    /// Serializes to YAML, unknown fields included.
+    pub fn to_yaml(&self) -> Result<String> {
+        serde_saphyr::to_string(self).map_err(|e| Error::SerializeKubeconfig(ParseError::YamlSerialize(e)))
+    }
+
+    /// Serializes to pretty JSON, unknown fields included.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::SerializeKubeconfig(ParseError::Json(e)))
+    }
+
+    /// The context with this name.
+    pub fn context(&self, name: &str) -> Option<&NamedContext> {
+        self.contexts.iter().find(|c| c.name == name)
+    }
+
+    /// The cluster with this name.
+    pub fn cluster(&self, name: &str) -> Option<&NamedCluster> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    /// The user with this name.
+    pub fn user(&self, name: &str) -> Option<&NamedAuthInfo> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// `/a/config, /b/config` or `kubeconfig` for a kubeconfig not read from files; for errors.
+    pub(crate) fn origin(&self) -> String {
+        if self.source_files.is_empty() {
+            "kubeconfig".to_owned()
+        } else {
+            self.source_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const REALISTIC: &str = r#"
+apiVersion: v1
+kind: Config
+current-context: admin@prod
+preferences:
+  colors: true
+  future-pref: 7
+clusters:
+- name: prod
+  cluster:
+    server: https://10.0.0.1:6443
+    certificate-authority-data: Zm9v
+    tls-server-name: kubernetes
+    proxy-url: http://proxy:3128
+    disable-compression: true
+    extensions:
+    - name: client.authentication.k8s.io/exec
+      extension:
+        audience: prod
+    some-future-field: {nested: [1, 2, "x"]}
+- name: dev
+  cluster:
+    server: https://dev:6443
+    insecure-skip-tls-verify: true
+    certificate-authority: ca.crt
+users:
+- name: admin
+  user:
+    client-certificate-data: Y2VydA==
+    client-key-data: c3VwZXJzZWNyZXRrZXk=
+    as: jane
+    as-uid: "1234"
+    as-groups: [devs, ops]
+    as-user-extra:
+      scopes: [view]
+    vendor-field: vendor-secret-value
+- name: tok
+  user:
+    token: supersecrettoken
+    tokenFile: /var/token
+- name: basic
+  user:
+    username: bob
+    password: supersecretpassword
+- name: oidc
+  user:
+    auth-provider:
+      name: oidc
+      config:
+        idp-issuer-url: https://issuer
+        client-id: kube
+        client-secret: supersecretclient
+        id-token: supersecretid
+        refresh-token: supersecretrefresh
+- name: plugin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: aws
+      args: [eks, get-token]
+      env:
+      - name: AWS_PROFILE
+        value: supersecretenv
+      provideClusterInfo: true
+      interactiveMode: Never
+      installHint: install the aws cli
+contexts:
+- name: admin@prod
+  context:
+    cluster: prod
+    user: admin
+    namespace: kube-system
+    extensions:
+    - name: ext
+      extension: "x"
+- name: dev
+  context:
+    cluster: dev
+    user: tok
+  unknown-context-field: 1
+extensions:
+- name: top
+  extension: {a: b}
+x-tool-setting: hello
+"#;
+
+    #[test]
+    fn parses_realistic_kubeconfig() {
+        let kc = Kubeconfig::from_yaml(REALISTIC).unwrap();
+        assert_eq!(kc.api_version.as_deref(), Some("v1"));
+        assert_eq!(kc.kind.as_deref(), Some("Config"));
+        assert_eq!(kc.current_context.as_deref(), Some("admin@prod"));
+        assert_eq!(kc.preferences.as_ref().unwrap().colors, Some(true));
+
+        let prod = &kc.cluster("prod").unwrap().cluster;
+        assert_eq!(prod.server.as_deref(), Some("https://10.0.0.1:6443"));
+        assert_eq!(prod.certificate_authority_data.as_deref(), Some("Zm9v"));
+        assert_eq!(prod.tls_server_name.as_deref(), Some("kubernetes"));
+        assert_eq!(prod.proxy_url.as_deref(), Some("http://proxy:3128"));
+        assert!(prod.disable_compression);
+        assert_eq!(prod.extensions[0].name, "client.authentication.k8s.io/exec");
+        assert_eq!(prod.extensions[0].extension["audience"], "prod");
+        assert!(prod.other.contains_key("some-future-field"));
+        let dev = &kc.cluster("dev").unwrap().cluster;
+        assert!(dev.insecure_skip_tls_verify);
+        assert_eq!(dev.certificate_authority.as_deref(), Some(std::path::Path::new("ca.crt")));
+
+        let admin = &kc.user("admin").unwrap().user;
+        assert_eq!(admin.impersonate.as_deref(), Some("jane"));
+        assert_eq!(admin.impersonate_uid.as_deref(), Some("1234"));
+        assert_eq!(admin.impersonate_groups, vec!["devs", "ops"]);
+        assert_eq!(admin.impersonate_user_extra["scopes"], vec!["view"]);
+        let tok = &kc.user("tok").unwrap().user;
+        assert_eq!(tok.token.as_deref(), Some("supersecrettoken"));
+        assert_eq!(tok.token_file.as_deref(), Some(std::path::Path::new("/var/token")));
+        let oidc = kc.user("oidc").unwrap().user.auth_provider.as_ref().unwrap();
+        assert_eq!(oidc.name, "oidc");
+        assert_eq!(oidc.config["client-id"], "kube");
+        let exec = kc.user("plugin").unwrap().user.exec.as_ref().unwrap();
+        assert_eq!(exec.api_version.as_deref(), Some("client.authentication.k8s.io/v1"));
+        assert_eq!(exec.command, "aws");
+        assert_eq!(exec.args, vec!["eks", "get-token"]);
+        assert_eq!(exec.env[0].name, "AWS_PROFILE");
+        assert!(exec.provide_cluster_info);
+        assert_eq!(exec.interactive_mode, Some(ExecInteractiveMode::Never));
+        assert_eq!(exec.install_hint.as_deref(), Some("install the aws cli"));
+
+        let ctx = &kc.context("admin@prod").unwrap().context;
+        assert_eq!((ctx.cluster.as_str(), ctx.user.as_str()), ("prod", "admin"));
+        assert_eq!(ctx.namespace.as_deref(), Some("kube-system"));
+        assert!(kc.context("dev").unwrap().other.contains_key("unknown-context-field"));
+        assert_eq!(kc.other["x-tool-setting"], "hello");
+    }
+
+    #[test]
+    fn unknown_fields_round_trip_through_yaml_and_json() {
+        let kc = Kubeconfig::from_yaml(REALISTIC).unwrap();
+        let yaml = kc.to_yaml().unwrap();
+        assert!(yaml.contains("some-future-field"), "{yaml}");
+        assert!(yaml.contains("vendor-field"), "{yaml}");
+        assert!(yaml.contains("x-tool-setting"), "{yaml}");
+        assert!(yaml.contains("future-pref"), "{yaml}");
+        assert_eq!(Kubeconfig::from_yaml(&yaml).unwrap(), kc);
+
+        let json = kc.to_json().unwrap();
+        assert_eq!(Kubeconfig::from_json(&json).unwrap(), kc);
+        // from_yaml recognises JSON too
+        assert_eq!(Kubeconfig::from_yaml(&json).unwrap(), kc);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["clusters"][0]["cluster"]["some-future-field"]["nested"][2], "x");
+        assert_eq!(value["users"][4]["user"]["exec"]["interactiveMode"], "Never");
+    }
+
+    #[test]
+    fn empty_and_null_sections_are_accepted() {
+        assert_eq!(Kubeconfig::from_yaml("").unwrap(), Kubeconfig::default());
+        assert_eq!(Kubeconfig::from_yaml("# only a comment\n").unwrap(), Kubeconfig::default());
+        let kc = Kubeconfig::from_yaml(
+            "clusters: null\nusers:\ncontexts: []\nextensions: ~\n\
+             preferences: {}\n",
+        )
+        .unwrap();
+        assert!(kc.clusters.is_empty() && kc.users.is_empty() && kc.contexts.is_empty());
+        let kc = Kubeconfig::from_yaml("users:\n- name: u\n  user:\n    exec:\n      command: x\n      args: null\n")
+            .unwrap();
+        assert!(kc.users[0].user.exec.as_ref().unwrap().args.is_empty());
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_that_does_not_quote_the_file() {
+        let err = Kubeconfig::from_yaml("users:\n- name: a\n  user:\n    token: supersecret\n   bad: [\n")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("failed to parse kubeconfig <string>:"), "{msg}");
+        assert!(!msg.contains("supersecret"), "{msg}");
+        assert!(matches!(err, Error::ParseKubeconfig { source: ParseError::Yaml(_), .. }));
+
+        let err = Kubeconfig::from_yaml("{\"clusters\": [}").unwrap_err();
+        assert!(matches!(err, Error::ParseKubeconfig { source: ParseError::Json(_), .. }));
+        let err = Kubeconfig::from_yaml("users:\n- name: a\n  user:\n    exec:\n      interactiveMode: Sometimes\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("failed to parse kubeconfig"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let kc = Kubeconfig::from_yaml(REALISTIC).unwrap();
+        let debug = format!("{kc:?}");
+        for secret in [
+            "c3VwZXJzZWNyZXRrZXk=",
+            "supersecrettoken",
+            "supersecretpassword",
+            "supersecretclient",
+            "supersecretid",
+            "supersecretrefresh",
+            "supersecretenv",
+            "vendor-secret-value",
+        ] {
+            assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+        }
+        assert!(debug.contains("<redacted>"));
+        // non-secret values are still there
+        assert!(debug.contains("https://issuer"));
+        assert!(debug.contains("AWS_PROFILE"));
+        assert!(debug.contains("vendor-field"));
+    }
+}

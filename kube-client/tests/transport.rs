@@ -1,0 +1,234 @@
+//! The transport against a real kube-apiserver: client certificates, tokens, exec plugins, a
+//! CONNECT proxy, HTTP/2, and the typed errors for 401 and 403.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube_client::{
+    Client, Config, Error,
+    config::{Auth, KubeConfigOptions, KubeconfigSource, SecretString},
+};
+use kube_core::{
+    ObjectList, Resource, WatchEvent,
+    params::{GetParams, ListParams, PostParams, WatchParams},
+    request::Request,
+};
+use kube_test::TestEnv;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn env() -> &'static TestEnv {
+    TestEnv::shared().expect("start the test control plane (run `just control-plane` first)")
+}
+
+fn config_from(path: &Path) -> Config {
+    Config::from_custom_kubeconfig(KubeconfigSource::Path(path.to_path_buf()), &KubeConfigOptions::default()).unwrap()
+}
+
+fn admin_config() -> Config {
+    config_from(env().admin().kubeconfig().path())
+}
+
+async fn get_default_namespace(client: &Client) -> Result<Namespace, Error> {
+    let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default())?;
+    client.request(req).await
+}
+
+#[tokio::test]
+async fn client_certificate_over_http2() {
+    let client = Client::try_from(admin_config()).unwrap();
+    let ns = get_default_namespace(&client).await.unwrap();
+    assert_eq!(ns.metadata.name.as_deref(), Some("default"));
+
+    let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default()).unwrap();
+    let resp = client.send(req).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2, "the apiserver offers h2 and the client takes it");
+}
+
+#[tokio::test]
+async fn bearer_token() {
+    let mut config = Config::new(env().server_url().parse().unwrap());
+    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.auth = Auth::Token(SecretString::new(env().token_admin().token().unwrap()));
+    let client = Client::try_from(config).unwrap();
+    get_default_namespace(&client).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_token_is_a_typed_401() {
+    let mut config = Config::new(env().server_url().parse().unwrap());
+    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.auth = Auth::Token(SecretString::new("not-a-valid-token"));
+    let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
+    let status = err.status().unwrap_or_else(|| panic!("expected an api error, got {err}"));
+    assert!(status.is_unauthorized(), "{status:?}");
+    assert_eq!(status.code, 401);
+}
+
+#[tokio::test]
+async fn user_without_rights_is_a_typed_403() {
+    let user = env().add_user_with_cert("nobody-transport", &[] as &[&str]).unwrap();
+    let client = Client::try_from(config_from(user.kubeconfig().path())).unwrap();
+    let err = get_default_namespace(&client).await.unwrap_err();
+    let status = err.status().unwrap_or_else(|| panic!("expected an api error, got {err}"));
+    assert!(status.is_forbidden(), "{status:?}");
+    assert!(status.message.contains("nobody-transport"), "{}", status.message);
+}
+
+#[tokio::test]
+async fn unknown_ca_is_a_tls_transport_error() {
+    let mut config = admin_config();
+    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    let chain = format!("{:?}", anyhow_chain(&err));
+    assert!(chain.to_lowercase().contains("certificate"), "{chain}");
+}
+
+fn anyhow_chain(e: &dyn std::error::Error) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push(s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+#[tokio::test]
+async fn exec_plugin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("plugin.sh");
+    let token = env().token_admin().token().unwrap();
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho run >> {}/runs\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: exec
+clusters:
+- name: test
+  cluster:
+    server: {server}
+    certificate-authority-data: {ca}
+users:
+- name: exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: {plugin}
+      interactiveMode: Never
+contexts:
+- name: exec
+  context: {{cluster: test, user: exec}}
+"#,
+        server = env().server_url(),
+        ca = base64_encode(env().ca_pem().as_bytes()),
+        plugin = plugin.display()
+    );
+    let path = dir.path().join("config");
+    std::fs::write(&path, kubeconfig).unwrap();
+    let client = Client::try_from(config_from(&path)).unwrap();
+    get_default_namespace(&client).await.unwrap();
+    get_default_namespace(&client).await.unwrap();
+    let runs = std::fs::read_to_string(dir.path().join("runs")).unwrap();
+    assert_eq!(runs.lines().count(), 1, "the credential is cached between requests");
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
+async fn start_connect_proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let count = tunnels.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else { return };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut client = BufReader::new(client);
+                let mut line = String::new();
+                client.read_line(&mut line).await.unwrap();
+                let target = line.split_whitespace().nth(1).unwrap().to_string();
+                assert!(line.starts_with("CONNECT "), "{line}");
+                loop {
+                    let mut header = String::new();
+                    client.read_line(&mut header).await.unwrap();
+                    if header == "\r\n" || header.is_empty() {
+                        break;
+                    }
+                }
+                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                client.get_mut().write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+                let _ = tokio::io::copy_bidirectional(client.get_mut(), &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), tunnels)
+}
+
+#[tokio::test]
+async fn through_a_connect_proxy() {
+    let (proxy, tunnels) = start_connect_proxy().await;
+    let mut config = admin_config();
+    config.proxy_url = Some(proxy.parse().unwrap());
+    let client = Client::try_from(config).unwrap();
+    get_default_namespace(&client).await.unwrap();
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn create_list_and_watch_configmaps() {
+    let ns = env().create_unique_namespace("transport").unwrap();
+    let client = Client::try_from(admin_config()).unwrap();
+    let cms = Request::new(ConfigMap::url_path(&(), Some(&ns)));
+
+    let list: ObjectList<ConfigMap> = client.request(cms.list(&ListParams::default()).unwrap()).await.unwrap();
+    let rv = list.resource_version().unwrap().to_string();
+    let watch = client
+        .request_events::<ConfigMap>(cms.watch(&WatchParams::default().timeout(10), &rv).unwrap())
+        .await
+        .unwrap();
+
+    let body = serde_json::to_vec(&serde_json::json!({"metadata": {"name": "one"}, "data": {"k": "v"}})).unwrap();
+    let created: ConfigMap = client.request(cms.create(&PostParams::default(), body).unwrap()).await.unwrap();
+    assert_eq!(created.data.unwrap()["k"], "v");
+
+    let mut watch = Box::pin(watch);
+    let first = loop {
+        match watch.next().await.unwrap().unwrap() {
+            WatchEvent::Bookmark(_) => continue,
+            other => break other,
+        }
+    };
+    match first {
+        WatchEvent::Added(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("one")),
+        other => panic!("expected ADDED, got {other:?}"),
+    }
+
+    // The same name again is a typed 409.
+    let body = serde_json::to_vec(&serde_json::json!({"metadata": {"name": "one"}})).unwrap();
+    let err = client.request::<ConfigMap>(cms.create(&PostParams::default(), body).unwrap()).await.unwrap_err();
+    assert!(err.status().unwrap().is_already_exists(), "{err}");
+}

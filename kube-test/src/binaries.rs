@@ -1,0 +1,255 @@
+//! Finding the kube-apiserver, etcd and kubectl binaries, in the same places as envtest.
+
+use std::{
+    env,
+    ffi::OsString,
+    path::{Path, PathBuf},
+};
+
+use crate::{Error, Result};
+
+/// The Kubernetes version that `just control-plane` builds into the project cache.
+pub const CONTROL_PLANE_VERSION: &str = "v1.37.2";
+
+/// File name of the API server binary.
+pub const KUBE_APISERVER: &str = "kube-apiserver";
+/// File name of the etcd binary.
+pub const ETCD: &str = "etcd";
+/// File name of the kubectl binary.
+pub const KUBECTL: &str = "kubectl";
+
+/// Where the control-plane binaries are.
+///
+/// kube-apiserver and etcd are required to start a [`TestEnv`](crate::TestEnv); kubectl is only
+/// needed by the `kubectl*` helpers.
+///
+/// ```no_run
+/// let bins = kube_test::Binaries::find()?;
+/// println!("apiserver at {}", bins.kube_apiserver.display());
+/// # Ok::<(), kube_test::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binaries {
+    /// Path of `kube-apiserver`.
+    pub kube_apiserver: PathBuf,
+    /// Path of `etcd`.
+    pub etcd: PathBuf,
+    /// Path of `kubectl`, if one was found.
+    pub kubectl: Option<PathBuf>,
+}
+
+impl Binaries {
+    /// Finds all three binaries with [`find_binary`]; kubectl may be missing.
+    pub fn find() -> Result<Self> {
+        Ok(Binaries {
+            kube_apiserver: find_binary(KUBE_APISERVER)?,
+            etcd: find_binary(ETCD)?,
+            kubectl: find_binary(KUBECTL).ok(),
+        })
+    }
+
+    /// Uses the three binaries in one directory (kubectl only if it is there).
+    ///
+    /// ```no_run
+    /// let bins = kube_test::Binaries::in_dir("/opt/k8s/bin")?;
+    /// # Ok::<(), kube_test::Error>(())
+    /// ```
+    pub fn in_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let pick = |name: &'static str| {
+            let path = dir.join(name);
+            if is_executable(&path) {
+                Ok(path)
+            } else {
+                Err(Error::BinaryNotFound {
+                    name,
+                    tried: vec![path],
+                })
+            }
+        };
+        Ok(Binaries {
+            kube_apiserver: pick(KUBE_APISERVER)?,
+            etcd: pick(ETCD)?,
+            kubectl: pick(KUBECTL).ok(),
+        })
+    }
+
+    /// The kubectl path, or the error that lists where it was looked for.
+    pub fn kubectl(&self) -> Result<&Path> {
+        self.kubectl
+            .as_deref()
+            .ok_or_else(|| Error::BinaryNotFound {
+                name: KUBECTL,
+                tried: candidates(KUBECTL, &Lookup::from_env()),
+            })
+    }
+}
+
+/// Finds one control-plane binary by file name (`kube-apiserver`, `etcd` or `kubectl`).
+///
+/// The places, in order (the first executable file wins):
+/// 1. `$TEST_ASSET_KUBE_APISERVER`, `$TEST_ASSET_ETCD`, `$TEST_ASSET_KUBECTL` (the full path);
+/// 2. `$KUBEBUILDER_ASSETS/<name>`;
+/// 3. the project cache `${XDG_CACHE_HOME:-$HOME/.cache}/kube-dev/control-plane/<version>/<name>`,
+///    first [`CONTROL_PLANE_VERSION`], then every other version directory there, newest first;
+/// 4. `/usr/local/kubebuilder/bin/<name>`.
+///
+/// When none is found, the error lists every path tried and says that `just control-plane`
+/// builds the binaries.
+///
+/// ```no_run
+/// let etcd = kube_test::find_binary("etcd")?;
+/// # Ok::<(), kube_test::Error>(())
+/// ```
+pub fn find_binary(name: &'static str) -> Result<PathBuf> {
+    let tried = candidates(name, &Lookup::from_env());
+    match tried.iter().find(|p| is_executable(p)) {
+        Some(found) => {
+            tracing::debug!(binary = name, path = %found.display(), "found control-plane binary");
+            Ok(found.clone())
+        }
+        None => Err(Error::BinaryNotFound { name, tried }),
+    }
+}
+
+/// The environment that the lookup depends on, separated out so it can be tested.
+#[derive(Debug, Default)]
+struct Lookup {
+    asset_var: Vec<(String, OsString)>,
+    kubebuilder_assets: Option<OsString>,
+    cache_home: Option<PathBuf>,
+}
+
+impl Lookup {
+    fn from_env() -> Self {
+        let asset_var = [KUBE_APISERVER, ETCD, KUBECTL]
+            .iter()
+            .filter_map(|name| {
+                let var = asset_var_name(name);
+                env::var_os(&var).map(|v| (var, v))
+            })
+            .collect();
+        let cache_home = env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".cache"))
+            });
+        Lookup {
+            asset_var,
+            kubebuilder_assets: env::var_os("KUBEBUILDER_ASSETS").filter(|v| !v.is_empty()),
+            cache_home,
+        }
+    }
+}
+
+fn asset_var_name(name: &str) -> String {
+    format!("TEST_ASSET_{}", name.to_uppercase().replace('-', "_"))
+}
+
+/// Every path to try for `name`, in order.
+fn candidates(name: &str, lookup: &Lookup) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let var = asset_var_name(name);
+    if let Some((_, value)) = lookup.asset_var.iter().find(|(k, _)| *k == var) {
+        if !value.is_empty() {
+            out.push(PathBuf::from(value));
+        }
+    }
+    if let Some(dir) = &lookup.kubebuilder_assets {
+        out.push(Path::new(dir).join(name));
+    }
+    if let Some(cache) = &lookup.cache_home {
+        let base = cache.join("kube-dev").join("control-plane");
+        out.push(base.join(CONTROL_PLANE_VERSION).join(name));
+        for version in other_versions(&base) {
+            out.push(base.join(version).join(name));
+        }
+    }
+    out.push(Path::new("/usr/local/kubebuilder/bin").join(name));
+    out
+}
+
+/// Version directories under `base` other than [`CONTROL_PLANE_VERSION`], newest first.
+fn other_versions(base: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Vec::new();
+    };
+    let mut versions: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|v| v != CONTROL_PLANE_VERSION)
+        .collect();
+    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+    versions
+}
+
+/// Sort key for `v1.2.3`-like names: the numbers in order, then the name itself.
+fn version_key(v: &str) -> (Vec<u64>, String) {
+    let nums = v
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .map_while(|part| part.parse::<u64>().ok())
+        .collect();
+    (nums, v.to_owned())
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_follow_envtest_order() {
+        let lookup = Lookup {
+            asset_var: vec![("TEST_ASSET_KUBE_APISERVER".into(), "/x/apiserver".into())],
+            kubebuilder_assets: Some("/assets".into()),
+            cache_home: Some("/nonexistent-cache".into()),
+        };
+        let got = candidates(KUBE_APISERVER, &lookup);
+        let want: Vec<PathBuf> = vec![
+            "/x/apiserver".into(),
+            "/assets/kube-apiserver".into(),
+            format!("/nonexistent-cache/kube-dev/control-plane/{CONTROL_PLANE_VERSION}/kube-apiserver")
+                .into(),
+            "/usr/local/kubebuilder/bin/kube-apiserver".into(),
+        ];
+        assert_eq!(got, want);
+        // The asset variable of another binary is not used.
+        assert_eq!(candidates(ETCD, &lookup)[0], PathBuf::from("/assets/etcd"));
+    }
+
+    #[test]
+    fn other_versions_are_newest_first() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        for v in ["v1.9.0", "v1.30.1", "v1.30.10", CONTROL_PLANE_VERSION] {
+            std::fs::create_dir(dir.path().join(v))?;
+        }
+        assert_eq!(other_versions(dir.path()), vec!["v1.30.10", "v1.30.1", "v1.9.0"]);
+        Ok(())
+    }
+
+    #[test]
+    fn missing_binary_error_lists_all_paths() {
+        let lookup = Lookup::default();
+        let tried = candidates("no-such-binary", &lookup);
+        assert_eq!(tried, vec![PathBuf::from("/usr/local/kubebuilder/bin/no-such-binary")]);
+    }
+
+    #[test]
+    fn in_dir_requires_apiserver_and_etcd() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let err = Binaries::in_dir(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("kube-apiserver"), "{err}");
+        Ok(())
+    }
+}
