@@ -1,10 +1,12 @@
 //! Kubernetes client: configuration (kubeconfig, in-cluster, exec plugins), authentication,
 //! transport and a typed `Api` for every resource.
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
 
+pub use api::Api;
 pub use client::Client;
 pub use config::Config;
 pub use error::Error;

@@ -30,7 +30,8 @@ fn env() -> &'static TestEnv {
 }
 
 fn config_from(path: &Path) -> Config {
-    Config::from_custom_kubeconfig(KubeconfigSource::Path(path.to_path_buf()), &KubeConfigOptions::default()).unwrap()
+    Config::from_custom_kubeconfig(KubeconfigSource::Path(path.to_path_buf()), &KubeConfigOptions::default())
+        .unwrap()
 }
 
 fn admin_config() -> Config {
@@ -204,14 +205,16 @@ async fn create_list_and_watch_configmaps() {
     let client = Client::try_from(admin_config()).unwrap();
     let cms = Request::new(ConfigMap::url_path(&(), Some(&ns)));
 
-    let list: ObjectList<ConfigMap> = client.request(cms.list(&ListParams::default()).unwrap()).await.unwrap();
+    let list: ObjectList<ConfigMap> =
+        client.request(cms.list(&ListParams::default()).unwrap()).await.unwrap();
     let rv = list.resource_version().unwrap().to_string();
     let watch = client
         .request_events::<ConfigMap>(cms.watch(&WatchParams::default().timeout(10), &rv).unwrap())
         .await
         .unwrap();
 
-    let body = serde_json::to_vec(&serde_json::json!({"metadata": {"name": "one"}, "data": {"k": "v"}})).unwrap();
+    let body =
+        serde_json::to_vec(&serde_json::json!({"metadata": {"name": "one"}, "data": {"k": "v"}})).unwrap();
     let created: ConfigMap = client.request(cms.create(&PostParams::default(), body).unwrap()).await.unwrap();
     assert_eq!(created.data.unwrap()["k"], "v");
 
@@ -229,6 +232,7 @@ async fn create_list_and_watch_configmaps() {
 
     // The same name again is a typed 409.
     let body = serde_json::to_vec(&serde_json::json!({"metadata": {"name": "one"}})).unwrap();
-    let err = client.request::<ConfigMap>(cms.create(&PostParams::default(), body).unwrap()).await.unwrap_err();
+    let err =
+        client.request::<ConfigMap>(cms.create(&PostParams::default(), body).unwrap()).await.unwrap_err();
     assert!(err.status().unwrap().is_already_exists(), "{err}");
 }

@@ -58,7 +58,7 @@ impl StaticScope for DynamicResourceScope {
 /// ```
 pub trait Resource {
     /// Run-time type information: `()` when everything is static.
-    type DynamicType: Send + Sync + 'static;
+    type DynamicType: Send + Sync + Clone + 'static;
     /// The compile-time scope marker ([`NamespaceResourceScope`], [`ClusterResourceScope`] or
     /// [`DynamicResourceScope`]).
     type Scope;

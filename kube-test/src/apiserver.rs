@@ -86,7 +86,8 @@ impl ApiserverConfig {
             args: self.args(),
             log: self.log.clone(),
             cleanup: None,
-            grace: Duration::from_secs(10),
+            grace: Duration::from_secs(5),
+            stop_after: None,
         })
     }
 }
@@ -126,25 +127,16 @@ pub(crate) fn wait_ready(
     let started = std::time::Instant::now();
     for (what, path) in [
         ("kube-apiserver /readyz to return 200", "/readyz"),
-        (
-            "the default namespace to exist",
-            "/api/v1/namespaces/default",
-        ),
+        ("the default namespace to exist", "/api/v1/namespaces/default"),
     ] {
         let left = timeout.saturating_sub(started.elapsed());
         wait::until(what, left, Duration::from_millis(100), || {
             server.check_running()?;
-            Ok(
-                match http::https(addr, tls, Request::get(path), Duration::from_secs(5)) {
-                    Ok(resp) if resp.status == 200 => Probe::Ready(()),
-                    Ok(resp) => Probe::NotYet(format!(
-                        "HTTP {}: {}",
-                        resp.status,
-                        shorten(&resp.body, 2000)
-                    )),
-                    Err(e) => Probe::NotYet(error_chain(&e)),
-                },
-            )
+            Ok(match http::https(addr, tls, Request::get(path), Duration::from_secs(5)) {
+                Ok(resp) if resp.status == 200 => Probe::Ready(()),
+                Ok(resp) => Probe::NotYet(format!("HTTP {}: {}", resp.status, shorten(&resp.body, 2000))),
+                Err(e) => Probe::NotYet(error_chain(&e)),
+            })
         })?;
         tracing::debug!(path, elapsed = ?started.elapsed(), "kube-apiserver check passed");
     }
@@ -168,9 +160,7 @@ mod tests {
     use super::*;
 
     fn strings(args: Vec<OsString>) -> Vec<String> {
-        args.into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+        args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 
     #[test]

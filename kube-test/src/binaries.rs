@@ -61,27 +61,18 @@ impl Binaries {
             if is_executable(&path) {
                 Ok(path)
             } else {
-                Err(Error::BinaryNotFound {
-                    name,
-                    tried: vec![path],
-                })
+                Err(Error::BinaryNotFound { name, tried: vec![path] })
             }
         };
-        Ok(Binaries {
-            kube_apiserver: pick(KUBE_APISERVER)?,
-            etcd: pick(ETCD)?,
-            kubectl: pick(KUBECTL).ok(),
-        })
+        Ok(Binaries { kube_apiserver: pick(KUBE_APISERVER)?, etcd: pick(ETCD)?, kubectl: pick(KUBECTL).ok() })
     }
 
     /// The kubectl path, or the error that lists where it was looked for.
     pub fn kubectl(&self) -> Result<&Path> {
-        self.kubectl
-            .as_deref()
-            .ok_or_else(|| Error::BinaryNotFound {
-                name: KUBECTL,
-                tried: candidates(KUBECTL, &Lookup::from_env()),
-            })
+        self.kubectl.as_deref().ok_or_else(|| Error::BinaryNotFound {
+            name: KUBECTL,
+            tried: candidates(KUBECTL, &Lookup::from_env()),
+        })
     }
 }
 
@@ -129,13 +120,9 @@ impl Lookup {
                 env::var_os(&var).map(|v| (var, v))
             })
             .collect();
-        let cache_home = env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".cache"))
+        let cache_home =
+            env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| {
+                env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
             });
         Lookup {
             asset_var,
@@ -189,19 +176,14 @@ fn other_versions(base: &Path) -> Vec<String> {
 
 /// Sort key for `v1.2.3`-like names: the numbers in order, then the name itself.
 fn version_key(v: &str) -> (Vec<u64>, String) {
-    let nums = v
-        .trim_start_matches('v')
-        .split(['.', '-', '+'])
-        .map_while(|part| part.parse::<u64>().ok())
-        .collect();
+    let nums =
+        v.trim_start_matches('v').split(['.', '-', '+']).map_while(|part| part.parse::<u64>().ok()).collect();
     (nums, v.to_owned())
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 #[cfg(test)]

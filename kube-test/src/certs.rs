@@ -31,10 +31,7 @@ pub(crate) struct CertKey {
 
 impl std::fmt::Debug for CertKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertKey")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"[elided]")
-            .finish()
+        f.debug_struct("CertKey").field("cert_pem", &self.cert_pem).field("key_pem", &"[elided]").finish()
     }
 }
 
@@ -57,20 +54,12 @@ impl Ca {
         let key = KeyPair::generate().map_err(|e| Error::cert(what(), e))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
+        params.distinguished_name.push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let cert = params.self_signed(&key).map_err(|e| Error::cert(what(), e))?;
-        Ok(Ca {
-            issuer: Issuer::new(params, key),
-            cert_pem: cert.pem(),
-        })
+        Ok(Ca { issuer: Issuer::new(params, key), cert_pem: cert.pem() })
     }
 
     /// Issues a serving certificate for the given DNS names and IP addresses.
@@ -80,22 +69,12 @@ impl Ca {
         let names: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
         let mut params = CertificateParams::new(names).map_err(|e| Error::cert(what(), e))?;
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(|e| Error::cert(what(), e))?;
-        Ok(CertKey {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        })
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| Error::cert(what(), e))?;
+        Ok(CertKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
     /// Issues a client certificate with `CN=user` and one `O=` per group, which the apiserver
@@ -109,9 +88,7 @@ impl Ca {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.use_authority_key_identifier_extension = true;
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(|e| Error::cert(what(), e))?;
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| Error::cert(what(), e))?;
         // rcgen keeps one value per attribute type, so a subject with several `O=` is put in
         // afterwards and the certificate signed again.
         let der = if groups.is_empty() {
@@ -121,10 +98,7 @@ impl Ca {
             der::replace_subject(cert.der(), &subject, self.issuer.key())
                 .map_err(|e| Error::cert(what(), e))?
         };
-        Ok(CertKey {
-            cert_pem: der::pem("CERTIFICATE", &der),
-            key_pem: key.serialize_pem(),
-        })
+        Ok(CertKey { cert_pem: der::pem("CERTIFICATE", &der), key_pem: key.serialize_pem() })
     }
 }
 
@@ -153,8 +127,7 @@ impl Pki {
         let client_ca = Ca::new("kube-test-client-ca")?;
         let serving = serving_ca.issue_server("kube-apiserver", SERVING_SANS)?;
         let admin = client_ca.issue_client(admin_user, admin_groups)?;
-        let sa = KeyPair::generate()
-            .map_err(|e| Error::cert("the service-account signing key", e))?;
+        let sa = KeyPair::generate().map_err(|e| Error::cert("the service-account signing key", e))?;
         Ok(Pki {
             serving_ca,
             client_ca,
@@ -216,10 +189,7 @@ mod der {
         if n == 0 || n > std::mem::size_of::<usize>() {
             return None;
         }
-        let len = input
-            .get(2..2 + n)?
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = input.get(2..2 + n)?.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         Some((2 + n, len))
     }
 
@@ -236,10 +206,7 @@ mod der {
             atv.extend(tlv(UTF8_STRING, value.as_bytes()));
             tlv(SET, &tlv(SEQUENCE, &atv))
         };
-        let mut rdns: Vec<u8> = groups
-            .iter()
-            .flat_map(|g| rdn(OID_ORGANIZATION, g))
-            .collect();
+        let mut rdns: Vec<u8> = groups.iter().flat_map(|g| rdn(OID_ORGANIZATION, g)).collect();
         rdns.extend(rdn(OID_COMMON_NAME, common_name));
         tlv(SEQUENCE, &rdns)
     }
@@ -288,9 +255,7 @@ mod tests {
     use rustls_pki_types::{CertificateDer, pem::PemObject};
 
     fn der_of(pem: &str) -> Vec<u8> {
-        CertificateDer::from_pem_slice(pem.as_bytes())
-            .map(|c| c.to_vec())
-            .unwrap_or_default()
+        CertificateDer::from_pem_slice(pem.as_bytes()).map(|c| c.to_vec()).unwrap_or_default()
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -79,17 +79,12 @@ impl TestEnv {
             || {
                 let resp = self.raw_request(&self.admin, Request::get(&path))?;
                 if resp.status != 200 {
-                    return Ok(Probe::NotYet(format!(
-                        "HTTP {}: {}",
-                        resp.status,
-                        shorten(&resp.body, 500)
-                    )));
+                    return Ok(Probe::NotYet(format!("HTTP {}: {}", resp.status, shorten(&resp.body, 500))));
                 }
                 let crd = resp.json()?;
                 let conditions = crd["status"]["conditions"].as_array().cloned().unwrap_or_default();
-                let established = conditions
-                    .iter()
-                    .any(|c| c["type"] == "Established" && c["status"] == "True");
+                let established =
+                    conditions.iter().any(|c| c["type"] == "Established" && c["status"] == "True");
                 Ok(if established {
                     Probe::Ready(())
                 } else {
@@ -107,8 +102,9 @@ fn parse_crds(manifest: &str) -> Result<Vec<(String, Value)>> {
             map.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
         }
         Ok(value) => vec![value],
-        Err(_) => serde_saphyr::from_multiple::<Value>(manifest)
-            .map_err(|e| Error::ManifestSyntax(Box::new(e)))?,
+        Err(_) => {
+            serde_saphyr::from_multiple::<Value>(manifest).map_err(|e| Error::ManifestSyntax(Box::new(e)))?
+        }
     };
     let crds = docs
         .into_iter()
@@ -124,10 +120,7 @@ fn parse_crds(manifest: &str) -> Result<Vec<(String, Value)>> {
             }
             let name = doc["metadata"]["name"].as_str().unwrap_or("");
             if name.is_empty() {
-                return Err(Error::InvalidManifest(format!(
-                    "document {} has no metadata.name",
-                    i + 1
-                )));
+                return Err(Error::InvalidManifest(format!("document {} has no metadata.name", i + 1)));
             }
             Ok((name.to_owned(), doc))
         })

@@ -23,8 +23,7 @@ use crate::{
     kubeconfig::write_private,
     supervise::Supervised,
     users::{
-        self, ADMIN_USER, SYSTEM_MASTERS, TOKEN_ADMIN_USER, TokenUserSpec, validate_group,
-        validate_user_name,
+        self, ADMIN_USER, SYSTEM_MASTERS, TOKEN_ADMIN_USER, TokenUserSpec, validate_group, validate_user_name,
     },
 };
 
@@ -185,6 +184,7 @@ impl TestEnvBuilder {
             peer_port: etcd_peer,
             log: root.join("etcd.log"),
             cleanup: (!self.keep_dir).then(|| root.clone()),
+            stop_after: root.join("stop-before-etcd.pids"),
             extra_args: self.etcd_args.clone(),
         };
         let apiserver_config = ApiserverConfig {
@@ -208,15 +208,11 @@ impl TestEnvBuilder {
         // still checked first for a clearer error when etcd is the one that fails.
         let mut etcd_server = etcd_config.spawn()?;
         let mut apiserver_server = apiserver_config.spawn()?;
+        write_stop_first(&etcd_config, &apiserver_server)?;
         let remaining = |started: Instant| self.startup_timeout.saturating_sub(started.elapsed());
         etcd::wait_healthy(&mut etcd_server, etcd_client, remaining(started))?;
         let etcd_ready = started.elapsed();
-        apiserver::wait_ready(
-            &mut apiserver_server,
-            apiserver_port,
-            &admin_tls,
-            remaining(started),
-        )?;
+        apiserver::wait_ready(&mut apiserver_server, apiserver_port, &admin_tls, remaining(started))?;
 
         let server = format!("https://127.0.0.1:{apiserver_port}");
         let ca = &pki.serving_ca.cert_pem;
@@ -233,8 +229,7 @@ impl TestEnvBuilder {
             credentials: admin_credentials,
         };
         let users_dir = root.join("users");
-        std::fs::create_dir_all(&users_dir)
-            .map_err(|e| Error::io("create the directory", &users_dir, e))?;
+        std::fs::create_dir_all(&users_dir).map_err(|e| Error::io("create the directory", &users_dir, e))?;
         let token_users = token_users
             .into_iter()
             .enumerate()
@@ -420,9 +415,7 @@ impl TestEnv {
     /// The token user `kube-test-token-admin` in `system:masters`.
     pub fn token_admin(&self) -> &User {
         // The first token user is always the token admin.
-        self.token_users
-            .first()
-            .unwrap_or(&self.admin)
+        self.token_users.first().unwrap_or(&self.admin)
     }
 
     /// A token user declared with [`TestEnvBuilder::token_user`] (or `kube-test-token-admin`).
@@ -473,7 +466,7 @@ impl TestEnv {
             .collect()
     }
 
-    /// Stops the apiserver (SIGTERM, SIGKILL after 10 s). etcd and its data stay. Does nothing
+    /// Stops the apiserver (SIGTERM, SIGKILL after 5 s). etcd and its data stay. Does nothing
     /// if it is not running.
     pub fn stop_apiserver(&self) -> Result<()> {
         if let Some(mut server) = lock(&self.apiserver).take() {
@@ -491,6 +484,7 @@ impl TestEnv {
         }
         let started = Instant::now();
         let mut server = self.apiserver_config.spawn()?;
+        write_stop_first(&self.etcd_config, &server)?;
         apiserver::wait_ready(
             &mut server,
             self.apiserver_config.port,
@@ -581,23 +575,11 @@ impl TestEnv {
             validate_group(g)?;
         }
         let ck = self.pki.client_ca.issue_client(name, &groups)?;
-        let credentials = Credentials::ClientCertificate {
-            cert_pem: ck.cert_pem,
-            key_pem: ck.key_pem,
-        };
+        let credentials = Credentials::ClientCertificate { cert_pem: ck.cert_pem, key_pem: ck.key_pem };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let path = self
-            .root
-            .join("users")
-            .join(format!("{}-cert-{id}.kubeconfig", file_safe(name)));
-        let kubeconfig =
-            Kubeconfig::write(path, &self.server_url(), self.ca_pem(), name, &credentials)?;
-        Ok(User {
-            name: name.to_owned(),
-            groups,
-            credentials,
-            kubeconfig,
-        })
+        let path = self.root.join("users").join(format!("{}-cert-{id}.kubeconfig", file_safe(name)));
+        let kubeconfig = Kubeconfig::write(path, &self.server_url(), self.ca_pem(), name, &credentials)?;
+        Ok(User { name: name.to_owned(), groups, credentials, kubeconfig })
     }
 
     /// A namespace name that no other call in this process returns: the prefix (made
@@ -676,6 +658,15 @@ fn free_ports() -> Result<[u16; 3]> {
         *port = l.local_addr().map_err(Error::FreePort)?.port();
     }
     Ok(ports)
+}
+
+/// Tells etcd's supervisor to let the apiserver stop first if the test process dies: the
+/// apiserver's shutdown stalls for its whole grace period when etcd is already gone.
+fn write_stop_first(etcd: &EtcdConfig, apiserver: &Supervised) -> Result<()> {
+    let path = &etcd.stop_after;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{}\n", apiserver.pid())).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
 }
 
 fn is_port_conflict(e: &Error) -> bool {

@@ -185,27 +185,16 @@ fn display_paths(paths: &[PathBuf]) -> String {
     if paths.is_empty() {
         return "nothing".to_owned();
     }
-    paths
-        .iter()
-        .map(|p| format!("`{}`", p.display()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
 }
 
 impl Error {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        Error::Io { action, path: path.into(), source }
     }
 
     pub(crate) fn cert(what: impl Into<String>, source: rcgen::Error) -> Self {
-        Error::Certificate {
-            what: what.into(),
-            source,
-        }
+        Error::Certificate { what: what.into(), source }
     }
 }
 
@@ -227,11 +216,7 @@ mod tests {
 
     #[test]
     fn timeout_message_includes_detail_only_when_present() {
-        let err = Error::Timeout {
-            what: "x".into(),
-            waited: Duration::from_secs(1),
-            detail: String::new(),
-        };
+        let err = Error::Timeout { what: "x".into(), waited: Duration::from_secs(1), detail: String::new() };
         assert_eq!(err.to_string(), "timed out after 1s waiting for x");
     }
 }

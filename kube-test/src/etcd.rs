@@ -26,6 +26,8 @@ pub(crate) struct EtcdConfig {
     pub(crate) log: PathBuf,
     /// Removed by the supervisor if the test process dies.
     pub(crate) cleanup: Option<PathBuf>,
+    /// Pids to wait for before stopping etcd when the test process dies.
+    pub(crate) stop_after: PathBuf,
     pub(crate) extra_args: Vec<OsString>,
 }
 
@@ -65,6 +67,7 @@ impl EtcdConfig {
             log: self.log.clone(),
             cleanup: self.cleanup.clone(),
             grace: Duration::from_secs(5),
+            stop_after: Some(self.stop_after.clone()),
         })
     }
 }
@@ -82,23 +85,14 @@ fn addr(port: u16) -> SocketAddr {
 
 /// Waits until etcd answers `/health` with `"health":"true"`.
 pub(crate) fn wait_healthy(server: &mut Supervised, port: u16, timeout: Duration) -> Result<()> {
-    wait::until(
-        "etcd to become healthy",
-        timeout,
-        Duration::from_millis(50),
-        || {
-            server.check_running()?;
-            Ok(
-                match http::http(addr(port), Request::get("/health"), Duration::from_secs(2)) {
-                    Ok(resp) if resp.status == 200 && resp.body.contains(r#""health":"true""#) => {
-                        Probe::Ready(())
-                    }
-                    Ok(resp) => Probe::NotYet(format!("HTTP {}: {}", resp.status, resp.body)),
-                    Err(e) => Probe::NotYet(error_chain(&e)),
-                },
-            )
-        },
-    )
+    wait::until("etcd to become healthy", timeout, Duration::from_millis(50), || {
+        server.check_running()?;
+        Ok(match http::http(addr(port), Request::get("/health"), Duration::from_secs(2)) {
+            Ok(resp) if resp.status == 200 && resp.body.contains(r#""health":"true""#) => Probe::Ready(()),
+            Ok(resp) => Probe::NotYet(format!("HTTP {}: {}", resp.status, resp.body)),
+            Err(e) => Probe::NotYet(error_chain(&e)),
+        })
+    })
 }
 
 /// POSTs JSON to etcd's gateway and returns the parsed answer.
@@ -125,16 +119,14 @@ pub(crate) fn current_revision(port: u16) -> Result<i64> {
     // Any key will do: every response header carries the store's revision.
     let answer = post(port, "/v3/kv/range", &serde_json::json!({ "key": "AA==" }))?;
     let revision = &answer["header"]["revision"];
-    revision
-        .as_str()
-        .and_then(|s| s.parse::<i64>().ok())
-        .or_else(|| revision.as_i64())
-        .ok_or_else(|| Error::UnexpectedStatus {
+    revision.as_str().and_then(|s| s.parse::<i64>().ok()).or_else(|| revision.as_i64()).ok_or_else(|| {
+        Error::UnexpectedStatus {
             method: "POST".into(),
             path: "/v3/kv/range".into(),
             status: 200,
             body: format!("no header.revision in {answer}"),
-        })
+        }
+    })
 }
 
 /// Compacts etcd's history up to its current revision (physically) and returns that revision.
@@ -179,13 +171,10 @@ mod tests {
             peer_port: 2380,
             log: "/tmp/x/etcd.log".into(),
             cleanup: None,
+            stop_after: "/tmp/x/pids".into(),
             extra_args: vec!["--extra".into()],
         };
-        let args: Vec<String> = config
-            .args()
-            .into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args: Vec<String> = config.args().into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(args.contains(&"--listen-client-urls=http://127.0.0.1:2379".to_owned()));
         assert!(args.contains(&"--initial-cluster=kube-test=http://127.0.0.1:2380".to_owned()));
         assert!(args.contains(&"--data-dir=/tmp/x/etcd-data".to_owned()));

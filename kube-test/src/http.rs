@@ -63,28 +63,11 @@ pub(crate) struct Request<'a> {
 
 impl<'a> Request<'a> {
     pub(crate) fn get(path: &'a str) -> Self {
-        Request {
-            method: "GET",
-            path,
-            content_type: None,
-            body: &[],
-            bearer: None,
-        }
+        Request { method: "GET", path, content_type: None, body: &[], bearer: None }
     }
 
-    pub(crate) fn with_body(
-        method: &'a str,
-        path: &'a str,
-        content_type: &'a str,
-        body: &'a [u8],
-    ) -> Self {
-        Request {
-            method,
-            path,
-            content_type: Some(content_type),
-            body,
-            bearer: None,
-        }
+    pub(crate) fn with_body(method: &'a str, path: &'a str, content_type: &'a str, body: &'a [u8]) -> Self {
+        Request { method, path, content_type: Some(content_type), body, bearer: None }
     }
 
     fn encode(&self, host: &SocketAddr) -> Vec<u8> {
@@ -113,42 +96,24 @@ impl<'a> Request<'a> {
 pub(crate) fn tls_config(ca_pem: &str, credentials: &Credentials) -> Result<Arc<ClientConfig>> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        let cert = cert.map_err(|source| Error::Pem {
-            what: "CA certificate",
-            source,
-        })?;
-        roots.add(cert).map_err(|source| Error::Tls {
-            context: "the CA certificate".into(),
-            source,
-        })?;
+        let cert = cert.map_err(|source| Error::Pem { what: "CA certificate", source })?;
+        roots.add(cert).map_err(|source| Error::Tls { context: "the CA certificate".into(), source })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|source| Error::Tls {
-            context: "the protocol versions".into(),
-            source,
-        })?
+        .map_err(|source| Error::Tls { context: "the protocol versions".into(), source })?
         .with_root_certificates(roots);
     let config = match credentials {
         Credentials::ClientCertificate { cert_pem, key_pem } => {
             let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|source| Error::Pem {
-                    what: "client certificate",
-                    source,
-                })?;
-            let key =
-                PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|source| Error::Pem {
-                    what: "client key",
-                    source,
-                })?;
+                .map_err(|source| Error::Pem { what: "client certificate", source })?;
+            let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+                .map_err(|source| Error::Pem { what: "client key", source })?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|source| Error::Tls {
-                    context: "the client certificate".into(),
-                    source,
-                })?
+                .map_err(|source| Error::Tls { context: "the client certificate".into(), source })?
         }
         Credentials::Token(_) => builder.with_no_client_auth(),
     };
@@ -163,17 +128,10 @@ pub(crate) fn https(
     timeout: Duration,
 ) -> Result<RawResponse> {
     let url = || format!("https://{addr}{}", req.path);
-    let fail = |source: io::Error| Error::Request {
-        method: req.method.to_owned(),
-        url: url(),
-        source,
-    };
+    let fail = |source: io::Error| Error::Request { method: req.method.to_owned(), url: url(), source };
     let tcp = connect(addr, timeout).map_err(fail)?;
     let conn = ClientConnection::new(config.clone(), ServerName::IpAddress(addr.ip().into()))
-        .map_err(|source| Error::Tls {
-            context: url(),
-            source,
-        })?;
+        .map_err(|source| Error::Tls { context: url(), source })?;
     let mut stream = StreamOwned::new(conn, tcp);
     exchange(&mut stream, &req.encode(&addr)).map_err(fail)
 }
@@ -251,10 +209,7 @@ pub(crate) fn parse_response(raw: &[u8]) -> io::Result<RawResponse> {
             _ => rest.to_vec(),
         }
     };
-    Ok(RawResponse {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Ok(RawResponse { status, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 /// Joins the chunks of a chunked body; a cut-off stream yields what arrived.

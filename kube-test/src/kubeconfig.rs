@@ -75,12 +75,7 @@ impl Kubeconfig {
         });
         let yaml = to_yaml(&value);
         write_private(&path, &yaml)?;
-        Ok(Kubeconfig {
-            path,
-            value,
-            yaml,
-            context,
-        })
+        Ok(Kubeconfig { path, value, yaml, context })
     }
 
     /// Path of the kubeconfig file (inside the environment's temporary directory).
@@ -119,8 +114,7 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::io("create", path, e))?;
-    file.write_all(contents.as_bytes())
-        .map_err(|e| Error::io("write", path, e))
+    file.write_all(contents.as_bytes()).map_err(|e| Error::io("write", path, e))
 }
 
 /// Renders a JSON value as block-style YAML; strings are double-quoted with JSON escapes,
@@ -134,18 +128,13 @@ pub(crate) fn to_yaml(value: &Value) -> String {
 /// A string as a YAML scalar: plain when that reads back as the same string, else quoted.
 fn yaml_string(s: &str) -> String {
     let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | ':'))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | ':'))
         && !s.ends_with(':')
         && !matches!(
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
         );
-    if plain {
-        s.to_owned()
-    } else {
-        Value::String(s.to_owned()).to_string()
-    }
+    if plain { s.to_owned() } else { Value::String(s.to_owned()).to_string() }
 }
 
 fn scalar(value: &Value) -> Option<String> {
@@ -207,8 +196,7 @@ mod tests {
             "tricky": ["true", "1.5", "a: b", "no", "x:", "", "-x", "~"],
         });
         let yaml = to_yaml(&value);
-        let back: Value = serde_saphyr::from_str(&yaml)
-            .map_err(|e| Error::ManifestSyntax(Box::new(e)))?;
+        let back: Value = serde_saphyr::from_str(&yaml).map_err(|e| Error::ManifestSyntax(Box::new(e)))?;
         assert_eq!(back, value, "yaml was:\n{yaml}");
         Ok(())
     }
@@ -230,10 +218,8 @@ mod tests {
         assert_eq!(v["users"][0]["user"]["token"], "secret");
         let on_disk = std::fs::read_to_string(kc.path()).map_err(|e| Error::io("read", kc.path(), e))?;
         assert_eq!(on_disk, kc.yaml());
-        let parsed: Value = serde_json::from_str(&kc.json()).map_err(|source| Error::Json {
-            what: "kubeconfig".into(),
-            source,
-        })?;
+        let parsed: Value = serde_json::from_str(&kc.json())
+            .map_err(|source| Error::Json { what: "kubeconfig".into(), source })?;
         assert_eq!(&parsed, v);
         Ok(())
     }

@@ -60,11 +60,7 @@ impl TestEnv {
     {
         let kubectl = self.binaries.kubectl()?;
         let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
-        let shown = args
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let shown = args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
         let mut command = Command::new(kubectl);
         command
             .arg("--kubeconfig")
@@ -76,11 +72,8 @@ impl TestEnv {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         tracing::debug!(args = %shown, kubeconfig = %kubeconfig.path().display(), "running kubectl");
-        let spawn_err = |source| Error::Spawn {
-            name: "kubectl".into(),
-            program: kubectl.to_path_buf(),
-            source,
-        };
+        let spawn_err =
+            |source| Error::Spawn { name: "kubectl".into(), program: kubectl.to_path_buf(), source };
         let mut child = command.spawn().map_err(spawn_err)?;
         let writer = match (stdin, child.stdin.take()) {
             (Some(text), Some(mut pipe)) => {

@@ -24,13 +24,14 @@ use std::{
 
 use crate::{Error, Result};
 
-/// The supervisor, run as `sh -c SUPERVISOR sh LOG CLEANUP GRACE_TICKS PROGRAM ARGS...`.
+/// The supervisor, run as `sh -c SUPERVISOR sh LOG CLEANUP GRACE_TICKS AFTER PROGRAM ARGS...`.
 ///
 /// It prints the server's pid on its stdout, then redirects its own output to the log. A tick
-/// is 0.1 s. `CLEANUP` is a directory to remove after the server is gone, or empty.
+/// is 0.1 s. `CLEANUP` is a directory to remove after the server is gone, or empty. `AFTER` is
+/// a file of pids (one a line, or empty) to wait for, up to 15 s, before stopping the server.
 pub(crate) const SUPERVISOR: &str = r#"
-log=$1 cleanup=$2 grace=$3
-shift 3
+log=$1 cleanup=$2 grace=$3 after=$4
+shift 4
 exec 3<&0 </dev/null
 "$@" >>"$log" 2>&1 3<&- &
 child=$!
@@ -39,6 +40,15 @@ exec >>"$log" 2>&1
 (
   while read -r _ <&3; do :; done
   trap '' TERM
+  if [ -n "$after" ] && [ -r "$after" ]; then
+    while read -r p; do
+      i=0
+      while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ "$i" -lt 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+      done
+    done < "$after"
+  fi
   kill -TERM "$child" 2>/dev/null
   i=0
   while kill -0 "$child" 2>/dev/null; do
@@ -72,6 +82,9 @@ pub(crate) struct Spec {
     pub(crate) cleanup: Option<PathBuf>,
     /// Time between SIGTERM and SIGKILL.
     pub(crate) grace: Duration,
+    /// A file listing pids that must be gone before the supervisor stops this server when the
+    /// test process dies (etcd waits for the apiserver, which hangs on shutdown without etcd).
+    pub(crate) stop_after: Option<PathBuf>,
 }
 
 /// A running server and its supervisor.
@@ -93,9 +106,7 @@ impl Supervised {
             .append(true)
             .open(&spec.log)
             .map_err(|e| Error::io("open the log file", &spec.log, e))?;
-        let stderr = log
-            .try_clone()
-            .map_err(|e| Error::io("open the log file", &spec.log, e))?;
+        let stderr = log.try_clone().map_err(|e| Error::io("open the log file", &spec.log, e))?;
         let ticks = (spec.grace.as_millis() / 100).max(1).to_string();
         let mut command = Command::new("/bin/sh");
         command
@@ -105,32 +116,22 @@ impl Supervised {
             .arg(&spec.log)
             .arg(spec.cleanup.as_deref().unwrap_or(Path::new("")))
             .arg(ticks)
+            .arg(spec.stop_after.as_deref().unwrap_or(Path::new("")))
             .arg(&spec.program)
             .args(&spec.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .process_group(0);
-        let spawn_err = |source| Error::Spawn {
-            name: spec.name.to_owned(),
-            program: spec.program.clone(),
-            source,
-        };
+        let spawn_err =
+            |source| Error::Spawn { name: spec.name.to_owned(), program: spec.program.clone(), source };
         let mut supervisor = command.spawn().map_err(spawn_err)?;
         let lifeline = supervisor.stdin.take();
         let mut line = String::new();
         if let Some(stdout) = supervisor.stdout.take() {
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .map_err(spawn_err)?;
+            BufReader::new(stdout).read_line(&mut line).map_err(spawn_err)?;
         }
-        let mut this = Supervised {
-            spec,
-            supervisor,
-            lifeline,
-            pid: 0,
-            exited: None,
-        };
+        let mut this = Supervised { spec, supervisor, lifeline, pid: 0, exited: None };
         match line.trim().parse::<u32>() {
             Ok(pid) => this.pid = pid,
             Err(_) => {
@@ -201,10 +202,8 @@ impl Supervised {
                 pid = self.pid,
                 "supervisor did not stop the server in time; killing both"
             );
-            let _ = Command::new("kill")
-                .args(["-KILL", &self.pid.to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ =
+                Command::new("kill").args(["-KILL", &self.pid.to_string()]).stderr(Stdio::null()).status();
             let _ = self.supervisor.kill();
             let _ = self.supervisor.wait();
         }
@@ -266,11 +265,17 @@ mod tests {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| {
                 // The state follows the command name in parentheses.
-                s.rsplit_once(") ")
-                    .map(|(_, rest)| !rest.starts_with('Z'))
-                    .unwrap_or(false)
+                s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')).unwrap_or(false)
             })
             .unwrap_or(false)
+    }
+
+    /// Waits until the server has written `word` to its log.
+    fn wait_for_log(server: &Supervised, word: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !log_tail(server.log(), 5).contains(word) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn spec(dir: &Path, script: &str, cleanup: Option<PathBuf>) -> Spec {
@@ -281,6 +286,7 @@ mod tests {
             log: dir.join("server.log"),
             cleanup,
             grace: Duration::from_millis(500),
+            stop_after: None,
         }
     }
 
@@ -291,6 +297,7 @@ mod tests {
         std::fs::create_dir(&doomed).map_err(|e| Error::io("create", &doomed, e))?;
         let mut server = Supervised::spawn(spec(dir.path(), "echo up; exec sleep 60", Some(doomed.clone())))?;
         let pid = server.pid();
+        wait_for_log(&server, "up");
         assert!(alive(pid));
         server.check_running()?;
         assert!(server.stop().is_some());
@@ -303,8 +310,13 @@ mod tests {
     #[test]
     fn term_ignoring_server_gets_killed_after_grace() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("create", "tmp", e))?;
-        let mut server = Supervised::spawn(spec(dir.path(), "trap '' TERM; while :; do sleep 0.05; done", None))?;
+        let mut server = Supervised::spawn(spec(
+            dir.path(),
+            "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+            None,
+        ))?;
         let pid = server.pid();
+        wait_for_log(&server, "ready");
         let started = Instant::now();
         server.stop();
         assert!(!alive(pid));

@@ -118,22 +118,14 @@ impl TokenUserSpec {
             return Err(invalid("token", &self.token, "must not be empty"));
         }
         if self.token.chars().any(|c| c == ',' || c == '"' || c.is_whitespace() || c.is_control()) {
-            return Err(invalid(
-                "token",
-                "[elided]",
-                "must not contain commas, quotes or whitespace",
-            ));
+            return Err(invalid("token", "[elided]", "must not contain commas, quotes or whitespace"));
         }
         Ok(())
     }
 }
 
 fn invalid(what: &'static str, value: &str, reason: &'static str) -> Error {
-    Error::InvalidName {
-        what,
-        value: value.to_owned(),
-        reason,
-    }
+    Error::InvalidName { what, value: value.to_owned(), reason }
 }
 
 /// Checks a user name for use in a certificate and in the token file.
@@ -142,11 +134,7 @@ pub(crate) fn validate_user_name(name: &str) -> Result<()> {
         return Err(invalid("user name", name, "must not be empty"));
     }
     if name.chars().any(|c| c == ',' || c == '"' || c.is_control()) {
-        return Err(invalid(
-            "user name",
-            name,
-            "must not contain commas, quotes or control characters",
-        ));
+        return Err(invalid("user name", name, "must not contain commas, quotes or control characters"));
     }
     Ok(())
 }
@@ -157,29 +145,14 @@ pub(crate) fn validate_group(group: &str) -> Result<()> {
         return Err(invalid("group", group, "must not be empty"));
     }
     if group.chars().any(|c| c == ',' || c == '"' || c.is_control()) {
-        return Err(invalid(
-            "group",
-            group,
-            "must not contain commas, quotes or control characters",
-        ));
+        return Err(invalid("group", group, "must not contain commas, quotes or control characters"));
     }
     Ok(())
 }
 
 /// The apiserver's `--token-auth-file`: `token,user,uid,"group1,group2"` per line.
 pub(crate) fn token_file(users: &[TokenUserSpec]) -> String {
-    users
-        .iter()
-        .map(|u| {
-            format!(
-                "{},{},{},\"{}\"\n",
-                u.token,
-                u.name,
-                u.name,
-                u.groups.join(",")
-            )
-        })
-        .collect()
+    users.iter().map(|u| format!("{},{},{},\"{}\"\n", u.token, u.name, u.name, u.groups.join(","))).collect()
 }
 
 /// A random-enough token for a test cluster on loopback: 128 bits from std's randomly seeded
@@ -208,16 +181,8 @@ mod tests {
     #[test]
     fn token_file_quotes_groups() {
         let users = vec![
-            TokenUserSpec {
-                name: "a".into(),
-                token: "t1".into(),
-                groups: vec!["g1".into(), "g2".into()],
-            },
-            TokenUserSpec {
-                name: "b".into(),
-                token: "t2".into(),
-                groups: vec![],
-            },
+            TokenUserSpec { name: "a".into(), token: "t1".into(), groups: vec!["g1".into(), "g2".into()] },
+            TokenUserSpec { name: "b".into(), token: "t2".into(), groups: vec![] },
         ];
         assert_eq!(token_file(&users), "t1,a,a,\"g1,g2\"\nt2,b,b,\"\"\n");
     }
@@ -228,11 +193,7 @@ mod tests {
         assert!(validate_user_name("").is_err());
         assert!(validate_group("x\"y").is_err());
         assert!(validate_user_name("system:serviceaccount:ns:sa").is_ok());
-        let spec = TokenUserSpec {
-            name: "a".into(),
-            token: "has space".into(),
-            groups: vec![],
-        };
+        let spec = TokenUserSpec { name: "a".into(), token: "has space".into(), groups: vec![] };
         assert!(spec.validate().is_err());
     }
 

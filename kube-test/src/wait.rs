@@ -33,11 +33,7 @@ pub(crate) fn until<T>(
             return Err(Error::Timeout {
                 what: what.to_owned(),
                 waited: started.elapsed(),
-                detail: if last.is_empty() {
-                    String::new()
-                } else {
-                    format!("last state: {last}")
-                },
+                detail: if last.is_empty() { String::new() } else { format!("last state: {last}") },
             });
         }
         std::thread::sleep(interval);

@@ -119,7 +119,8 @@ impl ClientBuilder {
         let mut fixed = HeaderMap::new();
         fixed.insert(
             USER_AGENT,
-            HeaderValue::try_from(&self.user_agent).map_err(|e| Error::Tls(format!("invalid user agent: {e}")))?,
+            HeaderValue::try_from(&self.user_agent)
+                .map_err(|e| Error::Tls(format!("invalid user agent: {e}")))?,
         );
         fixed.extend(headers::impersonation_headers(&config.impersonation)?);
 
@@ -127,7 +128,9 @@ impl ClientBuilder {
             .layer(HeadersLayer::new(fixed))
             .layer(AuthLayer::new(config.auth.clone()))
             .option_layer(config.read_timeout.map(tower::timeout::TimeoutLayer::new))
-            .map_response(|resp: Response<_>| resp.map(|b: Decompressed| b.map_err(BoxError::from).boxed_unsync()))
+            .map_response(|resp: Response<_>| {
+                resp.map(|b: Decompressed| b.map_err(BoxError::from).boxed_unsync())
+            })
             .layer(decompress)
             .service(transport);
         let service: HttpService = match self.rate_limit {
@@ -137,7 +140,9 @@ impl ClientBuilder {
                     .layer(RateLimitLayer::new(RateLimiter::new(qps, burst)))
                     .service(core),
             ),
-            None => BoxCloneSyncService::new(ServiceBuilder::new().layer(RetryLayer::new(self.retry)).service(core)),
+            None => BoxCloneSyncService::new(
+                ServiceBuilder::new().layer(RetryLayer::new(self.retry)).service(core),
+            ),
         };
         Client::new(service, &config.cluster_url, &config.default_namespace)
     }

@@ -69,7 +69,10 @@ impl ProxyConnector {
             match url.scheme_str() {
                 Some("http") => {}
                 Some("socks5" | "socks5h") => {
-                    return Err(ProxyError { url: url.to_string(), reason: "socks proxies are not supported yet" });
+                    return Err(ProxyError {
+                        url: url.to_string(),
+                        reason: "socks proxies are not supported yet",
+                    });
                 }
                 _ => return Err(ProxyError { url: url.to_string(), reason: "expected an http:// proxy" }),
             }

@@ -85,7 +85,10 @@ where
                 *this.done = true;
                 this.buf.clear();
                 *this.scanned = 0;
-                return Poll::Ready(Some(Err(Error::LineTooLong { uri: this.uri.clone(), limit: *this.max })));
+                return Poll::Ready(Some(Err(Error::LineTooLong {
+                    uri: this.uri.clone(),
+                    limit: *this.max,
+                })));
             }
             match ready!(this.inner.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => {
@@ -115,7 +118,9 @@ mod tests {
 
     fn lines_of(chunks: &[&[u8]]) -> Vec<String> {
         let s = stream::iter(chunks.iter().map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
-        block_on(Lines::new(s, "/x".into()).map(|l| String::from_utf8(l.unwrap().to_vec()).unwrap()).collect())
+        block_on(
+            Lines::new(s, "/x".into()).map(|l| String::from_utf8(l.unwrap().to_vec()).unwrap()).collect(),
+        )
     }
 
     #[test]

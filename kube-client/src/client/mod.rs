@@ -67,19 +67,27 @@ struct Base {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).field("default_namespace", &self.default_namespace).finish()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("default_namespace", &self.default_namespace)
+            .finish()
     }
 }
 
 impl Client {
     /// A client over any service (a custom stack, or a mock transport in tests) for the cluster
     /// at `cluster_url`, whose default namespace is `default_namespace`.
-    pub fn new(service: HttpService, cluster_url: &http::Uri, default_namespace: &str) -> Result<Self, Error> {
+    pub fn new(
+        service: HttpService,
+        cluster_url: &http::Uri,
+        default_namespace: &str,
+    ) -> Result<Self, Error> {
         let parts = cluster_url.clone().into_parts();
         let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
             return Err(Error::Tls(format!("cluster url {cluster_url} needs a scheme and a host")));
         };
-        let path_prefix = parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();
+        let path_prefix =
+            parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();
         Ok(Self {
             service,
             base: Arc::new(Base { scheme, authority, path_prefix }),
@@ -145,21 +153,27 @@ impl Client {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        Err(Error::Api(Box::new(status_of(resp, &path).await)))
+        Err(Error::Api(Box::new(status_of(resp, path).await)))
     }
 
     /// Sends a request and decodes the JSON response.
-    pub async fn request<T: DeserializeOwned>(&self, req: Request<Vec<u8>>) -> Result<T, Error> {
-        let path = uri_path(req.uri());
-        let bytes = self.request_bytes(req).await?;
-        decode_json(&bytes, &path)
+    pub fn request<T: DeserializeOwned>(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let this = self.clone();
+        async move {
+            let path = uri_path(req.uri());
+            let bytes = this.request_bytes(req).await?;
+            decode_json(&bytes, &path)
+        }
     }
 
     /// Sends a request and returns the whole body.
     pub async fn request_bytes(&self, req: Request<Vec<u8>>) -> Result<Bytes, Error> {
         let path = uri_path(req.uri());
         let resp = self.send_checked(req).await?;
-        collect(resp.into_body(), &path).await
+        collect(resp.into_body(), path).await
     }
 
     /// Sends a request and returns the body as text.
@@ -171,17 +185,20 @@ impl Client {
 
     /// Sends a request and decodes either the expected object or a `Status` (as some deletes
     /// answer once the object is gone).
-    pub async fn request_status<T: DeserializeOwned>(
+    pub fn request_status<T: DeserializeOwned>(
         &self,
         req: Request<Vec<u8>>,
-    ) -> Result<either::Either<T, Status>, Error> {
-        let path = uri_path(req.uri());
-        let bytes = self.request_bytes(req).await?;
-        let value: serde_json::Value = decode_json(&bytes, &path)?;
-        if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
-            return decode_value(value, &path).map(either::Either::Right);
+    ) -> impl Future<Output = Result<either::Either<T, Status>, Error>> + Send + 'static {
+        let this = self.clone();
+        async move {
+            let path = uri_path(req.uri());
+            let bytes = this.request_bytes(req).await?;
+            let value: serde_json::Value = decode_json(&bytes, &path)?;
+            if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
+                return decode_value(value, &path).map(either::Either::Right);
+            }
+            decode_value(value, &path).map(either::Either::Left)
         }
-        decode_value(value, &path).map(either::Either::Left)
     }
 
     /// Sends a request and streams the body's bytes as they arrive.
@@ -204,20 +221,26 @@ impl Client {
         let lines = lines::Lines::new(body_stream(resp.into_body(), path.clone()), path.clone());
         Ok(lines.map(move |l| {
             l.and_then(|l| {
-                String::from_utf8(l.to_vec()).map_err(|e| Error::Decode { uri: path.clone(), source: e.into() })
+                String::from_utf8(l.to_vec())
+                    .map_err(|e| Error::Decode { uri: path.clone(), source: e.into() })
             })
         }))
     }
 
     /// Sends a watch request and streams its events. The stream ends when the server closes the
     /// watch (for example at its timeout); an `ERROR` event arrives as [`WatchEvent::Error`].
-    pub async fn request_events<K: DeserializeOwned + Send + 'static>(
+    pub fn request_events<K: DeserializeOwned + Send + 'static>(
         &self,
         req: Request<Vec<u8>>,
-    ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
-        let path = uri_path(req.uri());
-        let resp = self.send_checked(req).await?;
-        Ok(watch::events(body_stream(resp.into_body(), path.clone()), path))
+    ) -> impl Future<Output = Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error>>
+    + Send
+    + 'static {
+        let this = self.clone();
+        async move {
+            let path = uri_path(req.uri());
+            let resp = this.send_checked(req).await?;
+            Ok(watch::events(body_stream(resp.into_body(), path.clone()), path))
+        }
     }
 }
 
@@ -237,15 +260,13 @@ fn body_stream(body: Body, path: String) -> impl Stream<Item = Result<Bytes, Err
         .map_err(move |e| Error::Transport { uri: path.clone(), source: e })
 }
 
-async fn collect(body: Body, path: &str) -> Result<Bytes, Error> {
-    body.collect()
-        .await
-        .map(|c| c.to_bytes())
-        .map_err(|e| Error::Transport { uri: path.to_string(), source: e })
+async fn collect(body: Body, path: String) -> Result<Bytes, Error> {
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| Error::Transport { uri: path, source: e })
 }
 
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T, Error> {
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })?;
     serde_json::from_str(text).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
 }
 
@@ -255,10 +276,21 @@ fn decode_value<T: DeserializeOwned>(value: serde_json::Value, path: &str) -> Re
 
 /// The `Status` of a failed response: the server's own when the body is one, otherwise made
 /// from the HTTP status and (the start of) the body.
-async fn status_of(resp: Response<Body>, path: &str) -> Status {
+async fn status_of(resp: Response<Body>, path: String) -> Status {
     let code = resp.status();
-    let limited = http_body_util::Limited::new(resp.into_body(), MAX_ERROR_BODY);
-    let bytes = limited.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let mut body = resp.into_body();
+    let mut bytes = Vec::new();
+    // Read at most MAX_ERROR_BODY: an error body is small, garbage may not be.
+    while bytes.len() < MAX_ERROR_BODY {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+            _ => break,
+        }
+    }
     if let Ok(mut status) = serde_json::from_slice::<Status>(&bytes)
         && (status.code != 0 || !status.reason.is_empty() || !status.message.is_empty())
     {

@@ -45,7 +45,12 @@ impl RetryPolicy {
     }
 
     /// The delay before retrying after `response`, or `None` when it must not be retried.
-    fn delay_after_response<B>(&self, method: &Method, response: &Response<B>, attempt: u32) -> Option<Duration> {
+    fn delay_after_response<B>(
+        &self,
+        method: &Method,
+        response: &Response<B>,
+        attempt: u32,
+    ) -> Option<Duration> {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -150,8 +155,12 @@ where
                 };
                 let Some(delay) = delay else { return result };
                 match &result {
-                    Ok(resp) => tracing::debug!(status = resp.status().as_u16(), attempt, ?delay, uri = %req.uri().path(), "retrying"),
-                    Err(e) => tracing::debug!(error = %e, attempt, ?delay, uri = %req.uri().path(), "retrying"),
+                    Ok(resp) => {
+                        tracing::debug!(status = resp.status().as_u16(), attempt, ?delay, uri = %req.uri().path(), "retrying")
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, attempt, ?delay, uri = %req.uri().path(), "retrying")
+                    }
                 }
                 drop(result);
                 tokio::time::sleep(delay).await;
@@ -175,8 +184,10 @@ mod tests {
     /// A service answering with `statuses` in turn (then 200), counting calls.
     fn scripted(
         statuses: Vec<(u16, Option<&'static str>)>,
-    ) -> (impl Service<Request<Bytes>, Response = Response<()>, Error = BoxError, Future: Send> + Clone + Send, Arc<AtomicU32>)
-    {
+    ) -> (
+        impl Service<Request<Bytes>, Response = Response<()>, Error = BoxError, Future: Send> + Clone + Send,
+        Arc<AtomicU32>,
+    ) {
         let calls = Arc::new(AtomicU32::new(0));
         let counter = calls.clone();
         let statuses = Arc::new(statuses);
@@ -248,10 +259,15 @@ mod tests {
 
     #[test]
     fn backoff_is_capped_and_jittered() {
-        let p = RetryPolicy { max_retries: 10, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let p = RetryPolicy {
+            max_retries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         for attempt in 0..20 {
             let d = p.backoff(attempt);
-            let ceiling = (Duration::from_millis(100) * 2u32.saturating_pow(attempt)).min(Duration::from_secs(1));
+            let ceiling =
+                (Duration::from_millis(100) * 2u32.saturating_pow(attempt)).min(Duration::from_secs(1));
             assert!(d <= ceiling && d >= ceiling / 2, "attempt {attempt}: {d:?}");
         }
     }

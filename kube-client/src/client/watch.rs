@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn garbage_lines_are_errors_and_the_stream_goes_on() {
-        let text = format!("not json\n{}\n{{\"type\":\"NOPE\",\"object\":{{}}}}\n", EVENTS.lines().next().unwrap());
+        let text =
+            format!("not json\n{}\n{{\"type\":\"NOPE\",\"object\":{{}}}}\n", EVENTS.lines().next().unwrap());
         let evs = decode(vec![Bytes::from(text)]);
         assert_eq!(types(&evs), ["decode-error", "ADDED", "decode-error"]);
         let msg = evs[0].as_ref().unwrap_err().to_string();

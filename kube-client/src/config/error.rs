@@ -41,8 +41,8 @@ pub struct FieldRef {
 }
 
 impl FieldRef {
-    pub(crate) fn new(kind: EntryKind, name: &str, field: &'static str, file: Option<&PathBuf>) -> Self {
-        FieldRef { kind, name: name.to_owned(), field, file: file.cloned() }
+    pub(crate) fn new(kind: EntryKind, name: &str, field: &'static str, file: Option<&PathBuf>) -> Box<Self> {
+        Box::new(FieldRef { kind, name: name.to_owned(), field, file: file.cloned() })
     }
 }
 
@@ -138,12 +138,12 @@ pub enum Error {
         origin: String,
         /// The parser's error.
         #[source]
-        source: ParseError,
+        source: Box<ParseError>,
     },
 
     /// A kubeconfig could not be serialized.
     #[error("failed to serialize kubeconfig: {0}")]
-    SerializeKubeconfig(#[source] ParseError),
+    SerializeKubeconfig(#[source] Box<ParseError>),
 
     /// No context was asked for and the kubeconfig has no `current-context`.
     #[error("no context selected: current-context is not set in {origin} and no context was given")]
@@ -185,13 +185,13 @@ pub enum Error {
 
     /// A required field is missing or empty.
     #[error("missing {0}")]
-    MissingField(FieldRef),
+    MissingField(Box<FieldRef>),
 
     /// A file named by a kubeconfig field could not be read.
     #[error("failed to read {field} ({}): {source}", path.display())]
     ReadField {
         /// The field naming the file.
-        field: FieldRef,
+        field: Box<FieldRef>,
         /// The file.
         path: PathBuf,
         /// The I/O error.
@@ -203,7 +203,7 @@ pub enum Error {
     #[error("failed to decode {field}: invalid base64: {source}")]
     Base64 {
         /// The field.
-        field: FieldRef,
+        field: Box<FieldRef>,
         /// The decoder's error.
         #[source]
         source: base64::DecodeError,
@@ -213,7 +213,7 @@ pub enum Error {
     #[error("failed to parse {field}: {source}")]
     Pem {
         /// The field.
-        field: FieldRef,
+        field: Box<FieldRef>,
         /// What is wrong with the PEM.
         #[source]
         source: PemError,
@@ -223,7 +223,7 @@ pub enum Error {
     #[error("invalid {field}: {source}")]
     InvalidUri {
         /// The field.
-        field: FieldRef,
+        field: Box<FieldRef>,
         /// The parser's error.
         #[source]
         source: http::uri::InvalidUri,
@@ -233,7 +233,7 @@ pub enum Error {
     #[error("invalid {field}: {reason}")]
     InvalidField {
         /// The field.
-        field: FieldRef,
+        field: Box<FieldRef>,
         /// What is wrong.
         reason: String,
     },
@@ -407,6 +407,12 @@ mod tests {
             install_hint: Some("install it".into()),
         };
         assert_eq!(e.to_string(), "exec plugin \"plugin\" exited with code 3: boom\ninstall it");
+    }
+
+    #[test]
+    fn error_is_small() {
+        // clippy's result_large_err threshold is 128 bytes
+        assert!(std::mem::size_of::<Error>() <= 104, "{}", std::mem::size_of::<Error>());
     }
 
     #[test]

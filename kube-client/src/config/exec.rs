@@ -189,9 +189,11 @@ pub(crate) fn run_exec_with(
         .stderr(if interactive { Stdio::inherit() } else { Stdio::piped() });
     tracing::debug!(command = %command, interactive, "running exec credential plugin");
     let output = output_retrying_busy(&mut cmd).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::ExecNotFound { command: command.clone(), install_hint: config.install_hint.clone(), source }
-        }
+        std::io::ErrorKind::NotFound => Error::ExecNotFound {
+            command: command.clone(),
+            install_hint: config.install_hint.clone(),
+            source,
+        },
         _ => Error::ExecSpawn { command: command.clone(), source },
     })?;
 
@@ -229,9 +231,9 @@ fn output_retrying_busy(cmd: &mut Command) -> std::io::Result<std::process::Outp
 fn validate_api_version(config: &ExecConfig) -> std::result::Result<&str, String> {
     match config.api_version.as_deref() {
         Some(v @ (EXEC_API_V1 | EXEC_API_V1BETA1)) => Ok(v),
-        Some(other) => Err(format!(
-            "unsupported apiVersion {other:?} (supported: {EXEC_API_V1}, {EXEC_API_V1BETA1})"
-        )),
+        Some(other) => {
+            Err(format!("unsupported apiVersion {other:?} (supported: {EXEC_API_V1}, {EXEC_API_V1BETA1})"))
+        }
         None => Err("apiVersion is not set".into()),
     }
 }
@@ -266,7 +268,8 @@ fn bounded_stderr(stderr: &[u8]) -> String {
 }
 
 fn parse_response(command: &str, api_version: &str, stdout: &[u8]) -> Result<ExecCredential> {
-    let invalid = |reason: &str| Error::ExecCredential { command: command.to_owned(), reason: reason.to_owned() };
+    let invalid =
+        |reason: &str| Error::ExecCredential { command: command.to_owned(), reason: reason.to_owned() };
     let response: Response = serde_json::from_slice(stdout)
         .map_err(|source| Error::ExecDecode { command: command.to_owned(), source })?;
     if response.api_version != api_version {
@@ -307,7 +310,8 @@ fn parse_response(command: &str, api_version: &str, stdout: &[u8]) -> Result<Exe
     Ok(ExecCredential { token, identity, expiration })
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 pub(crate) mod tests {
     use super::super::kubeconfig::ExecEnvVar;
     use super::super::tls::tests::{TEST_CERT, TEST_KEY};
@@ -345,7 +349,8 @@ pub(crate) mod tests {
     fn returns_a_token_v1_and_v1beta1() {
         let dir = tempfile::tempdir().unwrap();
         for api in [EXEC_API_V1, EXEC_API_V1BETA1] {
-            let plugin = script(dir.path(), "plugin", &token_output(api, "tok-123", Some("2030-01-02T03:04:05Z")));
+            let plugin =
+                script(dir.path(), "plugin", &token_output(api, "tok-123", Some("2030-01-02T03:04:05Z")));
             let cred = run_exec_with(&exec_config(&plugin, api), None, false).unwrap();
             assert_eq!(cred.token.as_ref().unwrap().expose(), "tok-123");
             assert!(cred.identity.is_none());
@@ -422,8 +427,8 @@ pub(crate) mod tests {
         assert!(msg.contains("install the test plugin"), "{msg}");
 
         let plugin = script(dir.path(), "noisy", "head -c 10000 /dev/zero | tr '\\0' x >&2\nexit 1");
-        let Error::ExecFailed { stderr, .. } = run_exec_with(&exec_config(&plugin, EXEC_API_V1), None, false)
-            .unwrap_err()
+        let Error::ExecFailed { stderr, .. } =
+            run_exec_with(&exec_config(&plugin, EXEC_API_V1), None, false).unwrap_err()
         else {
             panic!("expected ExecFailed")
         };

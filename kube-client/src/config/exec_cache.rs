@@ -109,7 +109,8 @@ impl fmt::Debug for ExecAuth {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::super::exec::EXEC_API_V1;
     use super::super::exec::tests::{exec_config, script};

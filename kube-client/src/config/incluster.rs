@@ -22,7 +22,8 @@ fn server_url(host: &str, port: &str) -> Result<http::Uri> {
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::InvalidInCluster(format!("{SERVICE_PORT_ENV} {port:?} is not a port number")));
     }
-    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+    let host =
+        if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
     let url = format!("https://{host}:{port}");
     url.parse::<http::Uri>()
         .map_err(|e| Error::InvalidInCluster(format!("{SERVICE_HOST_ENV} {host:?} does not form a URL: {e}")))
@@ -36,7 +37,9 @@ pub(crate) fn load(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<C
     let cluster_url = server_url(host.trim(), port.trim())?;
 
     let file = |name: &str| -> PathBuf { dir.join(name) };
-    let read = |path: &Path| std::fs::read(path).map_err(|source| Error::ReadServiceAccount { path: path.to_owned(), source });
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| Error::ReadServiceAccount { path: path.to_owned(), source })
+    };
 
     let token_path = file("token");
     let tokens = TokenFile::new(&token_path);
@@ -102,7 +105,9 @@ mod tests {
         assert_eq!(config.cluster_url, "https://10.96.0.1:443/");
         assert_eq!(config.default_namespace, "apps");
         assert_eq!(config.root_certs.len(), 1);
-        let Auth::TokenFile(tokens) = &config.auth else { panic!("expected a token file: {:?}", config.auth) };
+        let Auth::TokenFile(tokens) = &config.auth else {
+            panic!("expected a token file: {:?}", config.auth)
+        };
         assert_eq!(tokens.path(), dir.path().join("token"));
         assert_eq!(config.auth.authorization().unwrap().unwrap(), "Bearer sa-token");
         assert!(!format!("{config:?}").contains("sa-token"));

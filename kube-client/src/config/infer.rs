@@ -3,12 +3,12 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use super::Config;
 use super::error::{Error, InferAttempt, Result};
 use super::incluster::{self, SERVICE_ACCOUNT_DIR};
 use super::kubeconfig::Kubeconfig;
 use super::loader::{KUBECONFIG_ENV, default_path_with, kubeconfig_paths};
 use super::resolve::KubeConfigOptions;
-use super::Config;
 
 impl Config {
     /// Finds a configuration the way kubectl and in-cluster clients do, trying in order:
@@ -25,7 +25,10 @@ impl Config {
     }
 }
 
-pub(crate) fn infer_with(env: &dyn Fn(&str) -> Option<OsString>, service_account_dir: &Path) -> Result<Config> {
+pub(crate) fn infer_with(
+    env: &dyn Fn(&str) -> Option<OsString>,
+    service_account_dir: &Path,
+) -> Result<Config> {
     let mut attempts = Vec::new();
     let options = KubeConfigOptions::default();
 
@@ -33,13 +36,8 @@ pub(crate) fn infer_with(env: &dyn Fn(&str) -> Option<OsString>, service_account
     let (source, loaded) = match &from_env {
         Some(value) => (
             format!("${KUBECONFIG_ENV} ({})", value.to_string_lossy()),
-            Kubeconfig::read_paths(&kubeconfig_paths(value)).and_then(|kc| {
-                if kc.source_files.is_empty() {
-                    Err(no_files())
-                } else {
-                    Ok(kc)
-                }
-            }),
+            Kubeconfig::read_paths(&kubeconfig_paths(value))
+                .and_then(|kc| if kc.source_files.is_empty() { Err(no_files()) } else { Ok(kc) }),
         ),
         None => match default_path_with(env) {
             Some(path) => (path.display().to_string(), Kubeconfig::read_from(&path)),
@@ -109,7 +107,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kc");
         std::fs::write(&file, KUBECONFIG).unwrap();
-        let env = env_of(vec![("KUBECONFIG", file.clone().into_os_string()), ("HOME", "/nonexistent".into())]);
+        let env =
+            env_of(vec![("KUBECONFIG", file.clone().into_os_string()), ("HOME", "/nonexistent".into())]);
         let config = infer_with(&env, dir.path()).unwrap();
         assert_eq!(config.default_namespace, "file-ns");
     }

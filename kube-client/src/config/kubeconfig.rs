@@ -335,7 +335,8 @@ impl fmt::Debug for AuthProviderConfig {
             .config
             .iter()
             .map(|(k, v)| {
-                let shown = if NON_SECRET_PROVIDER_KEYS.contains(&k.as_str()) { v.as_str() } else { REDACTED };
+                let shown =
+                    if NON_SECRET_PROVIDER_KEYS.contains(&k.as_str()) { v.as_str() } else { REDACTED };
                 (k.as_str(), shown)
             })
             .collect();
@@ -419,13 +420,15 @@ impl Kubeconfig {
 
     /// Parses a kubeconfig from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::ParseKubeconfig { origin: "<string>".into(), source: ParseError::Json(e) })
+        serde_json::from_str(text).map_err(|e| Error::ParseKubeconfig {
+            origin: "<string>".into(),
+            source: Box::new(ParseError::Json(e)),
+        })
     }
 
     /// Parses YAML or JSON; `origin` names the source in errors.
     pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
-        let wrap = |source| Error::ParseKubeconfig { origin: origin.to_owned(), source };
+        let wrap = |source| Error::ParseKubeconfig { origin: origin.to_owned(), source: Box::new(source) };
         if looks_like_json(text) {
             return serde_json::from_str(text.trim_start_matches('\u{feff}'))
                 .map_err(|e| wrap(ParseError::Json(e)));
@@ -437,12 +440,14 @@ impl Kubeconfig {
 
     /// Serializes to YAML, unknown fields included.
     pub fn to_yaml(&self) -> Result<String> {
-        serde_saphyr::to_string(self).map_err(|e| Error::SerializeKubeconfig(ParseError::YamlSerialize(e)))
+        serde_saphyr::to_string(self)
+            .map_err(|e| Error::SerializeKubeconfig(Box::new(ParseError::YamlSerialize(e))))
     }
 
     /// Serializes to pretty JSON, unknown fields included.
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self).map_err(|e| Error::SerializeKubeconfig(ParseError::Json(e)))
+        serde_json::to_string_pretty(self)
+            .map_err(|e| Error::SerializeKubeconfig(Box::new(ParseError::Json(e))))
     }
 
     /// The context with this name.
@@ -637,8 +642,10 @@ x-tool-setting: hello
         )
         .unwrap();
         assert!(kc.clusters.is_empty() && kc.users.is_empty() && kc.contexts.is_empty());
-        let kc = Kubeconfig::from_yaml("users:\n- name: u\n  user:\n    exec:\n      command: x\n      args: null\n")
-            .unwrap();
+        let kc = Kubeconfig::from_yaml(
+            "users:\n- name: u\n  user:\n    exec:\n      command: x\n      args: null\n",
+        )
+        .unwrap();
         assert!(kc.users[0].user.exec.as_ref().unwrap().args.is_empty());
     }
 
@@ -649,12 +656,18 @@ x-tool-setting: hello
         let msg = err.to_string();
         assert!(msg.starts_with("failed to parse kubeconfig <string>:"), "{msg}");
         assert!(!msg.contains("supersecret"), "{msg}");
-        assert!(matches!(err, Error::ParseKubeconfig { source: ParseError::Yaml(_), .. }));
+        assert!(
+            matches!(&err, Error::ParseKubeconfig { source, .. } if matches!(**source, ParseError::Yaml(_)))
+        );
 
         let err = Kubeconfig::from_yaml("{\"clusters\": [}").unwrap_err();
-        assert!(matches!(err, Error::ParseKubeconfig { source: ParseError::Json(_), .. }));
-        let err = Kubeconfig::from_yaml("users:\n- name: a\n  user:\n    exec:\n      interactiveMode: Sometimes\n")
-            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ParseKubeconfig { source, .. } if matches!(**source, ParseError::Json(_)))
+        );
+        let err = Kubeconfig::from_yaml(
+            "users:\n- name: a\n  user:\n    exec:\n      interactiveMode: Sometimes\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("failed to parse kubeconfig"), "{err}");
     }
 

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
-use super::kubeconfig::{Kubeconfig, NamedExtension, Preferences};
+use super::kubeconfig::{ExecConfig, Kubeconfig, NamedExtension, Preferences};
 
 /// The environment variable holding a list of kubeconfig files.
 pub const KUBECONFIG_ENV: &str = "KUBECONFIG";
@@ -38,9 +38,9 @@ pub fn default_kubeconfig_path() -> Option<PathBuf> {
 }
 
 pub(crate) fn default_path_with(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let home = env("HOME").filter(|h| !h.is_empty()).or_else(|| {
-        if cfg!(windows) { env("USERPROFILE").filter(|h| !h.is_empty()) } else { None }
-    })?;
+    let home = env("HOME")
+        .filter(|h| !h.is_empty())
+        .or_else(|| if cfg!(windows) { env("USERPROFILE").filter(|h| !h.is_empty()) } else { None })?;
     Some(PathBuf::from(home).join(".kube").join("config"))
 }
 
@@ -158,10 +158,10 @@ impl Kubeconfig {
             {
                 resolve(base, p);
             }
-            if let Some(exec) = &mut auth.exec {
-                if has_separator(&exec.command) && Path::new(&exec.command).is_relative() {
-                    exec.command = base.join(&exec.command).to_string_lossy().into_owned();
-                }
+            let relative_command =
+                |e: &&mut ExecConfig| has_separator(&e.command) && Path::new(&e.command).is_relative();
+            if let Some(exec) = auth.exec.as_mut().filter(relative_command) {
+                exec.command = base.join(&exec.command).to_string_lossy().into_owned();
             }
         }
     }
@@ -188,10 +188,8 @@ impl Kubeconfig {
     #[must_use]
     pub fn merge(mut self, other: Kubeconfig) -> Kubeconfig {
         fn first_set(mine: &mut Option<String>, theirs: Option<String>) {
-            if mine.as_deref().is_none_or(str::is_empty) {
-                if let Some(t) = theirs.filter(|t| !t.is_empty()) {
-                    *mine = Some(t);
-                }
+            if mine.as_deref().is_none_or(str::is_empty) && theirs.as_deref().is_some_and(|t| !t.is_empty()) {
+                *mine = theirs;
             }
         }
         fn append_new<T>(mine: &mut Vec<T>, theirs: Vec<T>, name: impl Fn(&T) -> &str) {

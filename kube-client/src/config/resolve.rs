@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::Config;
 use super::auth::{Auth, Impersonation, OidcConfig};
 use super::error::{EntryKind, Error, FieldRef, Result};
 use super::exec::{EXEC_CLUSTER_EXTENSION, ExecClusterInfo};
@@ -12,7 +13,6 @@ use super::kubeconfig::{AuthInfo, AuthProviderConfig, Cluster, Kubeconfig, Named
 use super::secret::SecretString;
 use super::tls::{Identity, data_or_file, parse_certificates, parse_private_key};
 use super::token_file::TokenFile;
-use super::Config;
 
 /// Overrides for picking the context, cluster and user (kubectl's `--context`, `--cluster`,
 /// `--user`). Empty means "from the kubeconfig".
@@ -32,7 +32,7 @@ pub enum KubeconfigSource {
     /// A kubeconfig file, which must exist.
     Path(PathBuf),
     /// A kubeconfig in memory.
-    Kubeconfig(Kubeconfig),
+    Kubeconfig(Box<Kubeconfig>),
 }
 
 impl From<PathBuf> for KubeconfigSource {
@@ -55,7 +55,7 @@ impl From<&str> for KubeconfigSource {
 
 impl From<Kubeconfig> for KubeconfigSource {
     fn from(kubeconfig: Kubeconfig) -> Self {
-        KubeconfigSource::Kubeconfig(kubeconfig)
+        KubeconfigSource::Kubeconfig(Box::new(kubeconfig))
     }
 }
 
@@ -90,18 +90,18 @@ impl Config {
     /// ```
     pub fn from_kubeconfig(kubeconfig: &Kubeconfig, options: &KubeConfigOptions) -> Result<Config> {
         let origin = kubeconfig.origin();
-        let context_name = non_empty(options.context.as_deref())
-            .or(non_empty(kubeconfig.current_context.as_deref()));
-        let context = match context_name {
-            Some(name) => Some(
-                kubeconfig
-                    .context(name)
-                    .ok_or_else(|| Error::ContextNotFound { name: name.to_owned(), origin: origin.clone() })?,
-            ),
-            // a cluster given explicitly does not need a context
-            None if non_empty(options.cluster.as_deref()).is_some() => None,
-            None => return Err(Error::NoCurrentContext { origin }),
-        };
+        let context_name =
+            non_empty(options.context.as_deref()).or(non_empty(kubeconfig.current_context.as_deref()));
+        let context =
+            match context_name {
+                Some(name) => Some(kubeconfig.context(name).ok_or_else(|| Error::ContextNotFound {
+                    name: name.to_owned(),
+                    origin: origin.clone(),
+                })?),
+                // a cluster given explicitly does not need a context
+                None if non_empty(options.cluster.as_deref()).is_some() => None,
+                None => return Err(Error::NoCurrentContext { origin }),
+            };
         let selected_by = |from_options: bool| match (from_options, context) {
             (false, Some(c)) => format!("context {:?}", c.name),
             _ => "options".to_owned(),
@@ -166,7 +166,8 @@ fn cluster_config(named: &NamedCluster) -> Result<(Config, Option<Vec<u8>>)> {
     )?;
     let ca_bytes = match ca {
         Some((bytes, from)) => {
-            config.root_certs = parse_certificates(&bytes).map_err(|source| Error::Pem { field: from, source })?;
+            config.root_certs =
+                parse_certificates(&bytes).map_err(|source| Error::Pem { field: from, source })?;
             Some(bytes)
         }
         None => None,
@@ -181,7 +182,7 @@ fn cluster_config(named: &NamedCluster) -> Result<(Config, Option<Vec<u8>>)> {
     Ok((config, ca_bytes))
 }
 
-fn parse_url(url: &str, field: impl Fn() -> FieldRef) -> Result<http::Uri> {
+fn parse_url(url: &str, field: impl Fn() -> Box<FieldRef>) -> Result<http::Uri> {
     let uri = url.parse::<http::Uri>().map_err(|source| Error::InvalidUri { field: field(), source })?;
     if uri.scheme().is_none() || uri.authority().is_none() {
         return Err(Error::InvalidField {
@@ -199,7 +200,8 @@ fn exec_cluster_info(cluster: &Cluster, config: &Config, ca: Option<Vec<u8>>) ->
     info.certificate_authority_data = ca;
     info.proxy_url = cluster.proxy_url.clone().filter(|p| !p.is_empty());
     info.disable_compression = cluster.disable_compression;
-    info.config = cluster.extensions.iter().find(|e| e.name == EXEC_CLUSTER_EXTENSION).map(|e| e.extension.clone());
+    info.config =
+        cluster.extensions.iter().find(|e| e.name == EXEC_CLUSTER_EXTENSION).map(|e| e.extension.clone());
     info
 }
 
@@ -221,7 +223,8 @@ fn apply_user(config: &mut Config, named: &NamedAuthInfo, exec_cluster: ExecClus
     )?;
     config.identity = match (cert, key) {
         (Some((cert, cert_field)), Some((key, key_field))) => {
-            let chain = parse_certificates(&cert).map_err(|source| Error::Pem { field: cert_field, source })?;
+            let chain =
+                parse_certificates(&cert).map_err(|source| Error::Pem { field: cert_field, source })?;
             let key = parse_private_key(&key).map_err(|source| Error::Pem { field: key_field, source })?;
             Some(Identity::new(chain, key))
         }
@@ -244,7 +247,11 @@ fn apply_user(config: &mut Config, named: &NamedAuthInfo, exec_cluster: ExecClus
 
 /// Picks the request credentials: exec plugin, then auth provider, then token file / token,
 /// then basic auth. More than one configured gives a warning.
-fn auth(user: &AuthInfo, field: &dyn Fn(&'static str) -> FieldRef, exec_cluster: ExecClusterInfo) -> Result<Auth> {
+fn auth(
+    user: &AuthInfo,
+    field: &dyn Fn(&'static str) -> Box<FieldRef>,
+    exec_cluster: ExecClusterInfo,
+) -> Result<Auth> {
     let token = non_empty(user.token.as_deref());
     let token_file = user.token_file.as_ref().filter(|p| !p.as_os_str().is_empty());
     let username = non_empty(user.username.as_deref());
@@ -288,7 +295,10 @@ fn auth(user: &AuthInfo, field: &dyn Fn(&'static str) -> FieldRef, exec_cluster:
     Ok(Auth::None)
 }
 
-fn auth_provider(provider: &AuthProviderConfig, field: &dyn Fn(&'static str) -> FieldRef) -> Result<OidcConfig> {
+fn auth_provider(
+    provider: &AuthProviderConfig,
+    field: &dyn Fn(&'static str) -> Box<FieldRef>,
+) -> Result<OidcConfig> {
     if provider.name != "oidc" {
         let hint = match provider.name.as_str() {
             "gcp" => " (use the gke-gcloud-auth-plugin exec plugin instead)",
@@ -390,7 +400,8 @@ mod tests {
 
     #[test]
     fn options_override_context_cluster_and_user() {
-        let kc = kubeconfig("- name: u\n  user: {token: t}\n- name: v\n  user: {username: bob, password: pw}\n");
+        let kc =
+            kubeconfig("- name: u\n  user: {token: t}\n- name: v\n  user: {username: bob, password: pw}\n");
         let opts = KubeConfigOptions { context: Some("nouser".into()), ..Default::default() };
         let config = Config::from_kubeconfig(&kc, &opts).unwrap();
         assert_eq!(config.cluster_url, "http://localhost:8080/");
@@ -398,7 +409,8 @@ mod tests {
         assert_eq!(config.default_namespace, "default");
         assert!(matches!(config.auth, Auth::None));
 
-        let opts = KubeConfigOptions { cluster: Some("insecure".into()), user: Some("v".into()), context: None };
+        let opts =
+            KubeConfigOptions { cluster: Some("insecure".into()), user: Some("v".into()), context: None };
         let config = Config::from_kubeconfig(&kc, &opts).unwrap();
         assert_eq!(config.cluster_url, "http://localhost:8080/");
         assert_eq!(config.default_namespace, "apps");
@@ -421,17 +433,25 @@ mod tests {
         let err = Config::from_kubeconfig(&kc, &opts("nope")).unwrap_err();
         assert_eq!(err.to_string(), "context \"nope\" not found in /home/me/.kube/config");
         let err = Config::from_kubeconfig(&kc, &opts("badcluster")).unwrap_err();
-        assert!(err.to_string().starts_with("cluster \"missing\" (selected by context \"badcluster\")"), "{err}");
+        assert!(
+            err.to_string().starts_with("cluster \"missing\" (selected by context \"badcluster\")"),
+            "{err}"
+        );
         let err = Config::from_kubeconfig(&kc, &opts("baduser")).unwrap_err();
         assert!(matches!(err, Error::UserNotFound { .. }), "{err}");
-        let err = Config::from_kubeconfig(&kc, &KubeConfigOptions { cluster: Some("noserver".into()), ..opts("main") })
-            .unwrap_err();
+        let err = Config::from_kubeconfig(
+            &kc,
+            &KubeConfigOptions { cluster: Some("noserver".into()), ..opts("main") },
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "missing server of cluster \"noserver\" in /home/me/.kube/config");
     }
 
     #[test]
     fn bad_data_errors_name_user_and_field() {
-        let kc = kubeconfig("- name: u\n  user: {client-certificate-data: '!!notbase64', client-key-data: eA==}\n");
+        let kc = kubeconfig(
+            "- name: u\n  user: {client-certificate-data: '!!notbase64', client-key-data: eA==}\n",
+        );
         let err = resolve(&kc).unwrap_err();
         assert!(
             err.to_string().starts_with(
@@ -447,7 +467,9 @@ mod tests {
         ));
         let err = resolve(&kc).unwrap_err();
         assert!(
-            err.to_string().starts_with("failed to parse client-certificate-data of user \"u\" in /home/me/.kube/config"),
+            err.to_string().starts_with(
+                "failed to parse client-certificate-data of user \"u\" in /home/me/.kube/config"
+            ),
             "{err}"
         );
         let kc = kubeconfig(&format!(
@@ -498,12 +520,18 @@ mod tests {
         let mut kc = Kubeconfig::read_from(&path).unwrap();
         kc.clusters[0].cluster.certificate_authority = Some(dir.path().join("missing"));
         kc.clusters[0].cluster.certificate_authority_data = Some(b64(TEST_CERT));
-        assert_eq!(Config::from_custom_kubeconfig(kc.clone(), &Default::default()).unwrap().root_certs.len(), 1);
+        assert_eq!(
+            Config::from_custom_kubeconfig(kc.clone(), &Default::default()).unwrap().root_certs.len(),
+            1
+        );
 
         kc.users[0].user.client_key = Some(dir.path().join("missing.key"));
         let err = Config::from_kubeconfig(&kc, &Default::default()).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with(&format!("failed to read client-key of user \"u\" in {}", path.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!("failed to read client-key of user \"u\" in {}", path.display())),
+            "{msg}"
+        );
         assert!(msg.contains("missing.key"), "{msg}");
 
         let err = Config::from_custom_kubeconfig(dir.path().join("nope"), &Default::default()).unwrap_err();

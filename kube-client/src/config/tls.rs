@@ -25,7 +25,9 @@ pub fn parse_certificates(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, P
             _ => Err(PemError::NoCertificates),
         };
     }
-    let certs = CertificateDer::pem_slice_iter(data).collect::<Result<Vec<_>, pem::Error>>().map_err(PemError::Pem)?;
+    let certs = CertificateDer::pem_slice_iter(data)
+        .collect::<Result<Vec<_>, pem::Error>>()
+        .map_err(PemError::Pem)?;
     if certs.is_empty() {
         return Err(PemError::NoCertificates);
     }
@@ -101,27 +103,32 @@ impl fmt::Debug for Identity {
 }
 
 /// Decodes a base64 `*-data` field (whitespace ignored, as Go's decoder does).
-pub(crate) fn decode_base64(data: &str, field: FieldRef) -> Result<Vec<u8>> {
+pub(crate) fn decode_base64(data: &str, field: Box<FieldRef>) -> Result<Vec<u8>> {
     let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).map_err(|source| Error::Base64 { field, source })
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|source| Error::Base64 { field, source })
 }
 
 /// The bytes of a `*-data` field if set (it wins, as in kubectl), else of the file field if set.
 /// Returns the field the bytes came from, for later error messages.
 pub(crate) fn data_or_file(
     data: Option<&str>,
-    data_field: impl FnOnce() -> FieldRef,
+    data_field: impl FnOnce() -> Box<FieldRef>,
     file: Option<&Path>,
-    file_field: impl FnOnce() -> FieldRef,
-) -> Result<Option<(Vec<u8>, FieldRef)>> {
+    file_field: impl FnOnce() -> Box<FieldRef>,
+) -> Result<Option<(Vec<u8>, Box<FieldRef>)>> {
     if let Some(data) = data.filter(|d| !d.trim().is_empty()) {
         let field = data_field();
         return Ok(Some((decode_base64(data, field.clone())?, field)));
     }
     if let Some(path) = file.filter(|p| !p.as_os_str().is_empty()) {
         let field = file_field();
-        let bytes = std::fs::read(path)
-            .map_err(|source| Error::ReadField { field: field.clone(), path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadField {
+            field: field.clone(),
+            path: path.to_owned(),
+            source,
+        })?;
         return Ok(Some((bytes, field)));
     }
     Ok(None)
@@ -151,7 +158,8 @@ Mz/Swr8do7+IupiOUPq3DDe+D9uhRANCAASO/dhfLlQx/OV3UJkm6c0aCoHK01rX
 kEJzrJZp2+yOFrrCnUp5WqxaAxxaBG7u/whhMIE5fpM0EnZ8xzbtRNzN
 -----END PRIVATE KEY-----
 ";
-    pub(crate) const BAD_PEM: &str = "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n";
+    pub(crate) const BAD_PEM: &str =
+        "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n";
 
     #[test]
     fn parses_pem_chain_and_der() {

@@ -34,11 +34,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let keep = std::env::args().skip(1).any(|a| a == "--keep-dir");
     let env = TestEnv::builder().keep_dir(keep).start()?;
     let kubeconfig = env.kubeconfig().path().display().to_string();
-    let kubectl = env
-        .binaries()
-        .kubectl
-        .as_ref()
-        .map_or_else(|| "kubectl".to_owned(), |p| p.display().to_string());
+    let kubectl =
+        env.binaries().kubectl.as_ref().map_or_else(|| "kubectl".to_owned(), |p| p.display().to_string());
     println!(
         "kube-test control plane ready in {:.1}s at {}",
         env.startup_duration().as_secs_f64(),
