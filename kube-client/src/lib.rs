@@ -4,6 +4,7 @@
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 
 pub use api::Api;

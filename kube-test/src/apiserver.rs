@@ -130,14 +130,15 @@ pub(crate) fn wait_ready(
         ("the default namespace to exist", "/api/v1/namespaces/default"),
     ] {
         let left = timeout.saturating_sub(started.elapsed());
-        wait::until(what, left, Duration::from_millis(100), || {
+        let result = wait::until(what, left, Duration::from_millis(100), || {
             server.check_running()?;
             Ok(match http::https(addr, tls, Request::get(path), Duration::from_secs(5)) {
                 Ok(resp) if resp.status == 200 => Probe::Ready(()),
                 Ok(resp) => Probe::NotYet(format!("HTTP {}: {}", resp.status, shorten(&resp.body, 2000))),
                 Err(e) => Probe::NotYet(error_chain(&e)),
             })
-        })?;
+        });
+        result.map_err(|e| server.explain(e))?;
         tracing::debug!(path, elapsed = ?started.elapsed(), "kube-apiserver check passed");
     }
     Ok(())

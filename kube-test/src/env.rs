@@ -29,6 +29,8 @@ use crate::{
 
 /// Default limit for the control plane to become ready.
 pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Set to keep every environment's temporary directory (see [`TestEnvBuilder::keep_dir`]).
+pub const KEEP_DIR_VAR: &str = "KUBE_TEST_KEEP_DIR";
 /// Timeout of single requests made by the built-in HTTPS helper.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often start-up is retried when a reserved port was taken in the meantime.
@@ -67,7 +69,7 @@ impl Default for TestEnvBuilder {
             apiserver_args: Vec::new(),
             etcd_args: Vec::new(),
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
-            keep_dir: false,
+            keep_dir: std::env::var_os(KEEP_DIR_VAR).is_some_and(|v| !v.is_empty() && v != "0"),
         }
     }
 }
@@ -130,7 +132,8 @@ impl TestEnvBuilder {
     }
 
     /// Keeps the temporary directory (logs, kubeconfigs, etcd data) after the environment
-    /// stops, for debugging. Servers are stopped all the same.
+    /// stops, for debugging. Servers are stopped all the same. The default is taken from the
+    /// environment variable `KUBE_TEST_KEEP_DIR` (set and not `0` means keep).
     pub fn keep_dir(mut self, keep: bool) -> Self {
         self.keep_dir = keep;
         self

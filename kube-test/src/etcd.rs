@@ -85,14 +85,15 @@ fn addr(port: u16) -> SocketAddr {
 
 /// Waits until etcd answers `/health` with `"health":"true"`.
 pub(crate) fn wait_healthy(server: &mut Supervised, port: u16, timeout: Duration) -> Result<()> {
-    wait::until("etcd to become healthy", timeout, Duration::from_millis(50), || {
+    let result = wait::until("etcd to become healthy", timeout, Duration::from_millis(50), || {
         server.check_running()?;
         Ok(match http::http(addr(port), Request::get("/health"), Duration::from_secs(2)) {
             Ok(resp) if resp.status == 200 && resp.body.contains(r#""health":"true""#) => Probe::Ready(()),
             Ok(resp) => Probe::NotYet(format!("HTTP {}: {}", resp.status, resp.body)),
             Err(e) => Probe::NotYet(error_chain(&e)),
         })
-    })
+    });
+    result.map_err(|e| server.explain(e))
 }
 
 /// POSTs JSON to etcd's gateway and returns the parsed answer.

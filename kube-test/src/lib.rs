@@ -52,7 +52,7 @@ mod wait;
 
 pub use binaries::{Binaries, CONTROL_PLANE_VERSION, ETCD, KUBE_APISERVER, KUBECTL, find_binary};
 pub use crd::CRD_ESTABLISH_TIMEOUT;
-pub use env::{DEFAULT_STARTUP_TIMEOUT, TestEnv, TestEnvBuilder};
+pub use env::{DEFAULT_STARTUP_TIMEOUT, KEEP_DIR_VAR, TestEnv, TestEnvBuilder};
 pub use error::{Error, Result};
 pub use http::RawResponse;
 pub use kubeconfig::{CLUSTER_NAME, Kubeconfig};

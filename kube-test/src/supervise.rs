@@ -188,6 +188,22 @@ impl Supervised {
         }
     }
 
+    /// Adds the tail of the server's log to a timeout error.
+    pub(crate) fn explain(&self, error: Error) -> Error {
+        match error {
+            Error::Timeout { what, waited, detail } => Error::Timeout {
+                what,
+                waited,
+                detail: format!(
+                    "{detail}; last lines of {}:\n{}",
+                    self.spec.log.display(),
+                    log_tail(&self.spec.log, 30)
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// Stops the server: SIGTERM, SIGKILL after the grace period, and waits for it.
     pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
         if self.exited.is_some() {

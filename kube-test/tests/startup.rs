@@ -69,3 +69,13 @@ fn is_zombie(pid: u32) -> bool {
         .map(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
         .unwrap_or(true)
 }
+
+#[test]
+fn apiserver_exiting_early_reports_its_log() -> Result<(), Error> {
+    let err = TestEnv::builder().apiserver_arg("--no-such-flag=1").start().err();
+    let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(err, Some(Error::ExitedEarly { .. })), "{msg}");
+    assert!(msg.starts_with("kube-apiserver exited unexpectedly (exit code 1)"), "{msg}");
+    assert!(msg.contains("unknown flag: --no-such-flag"), "{msg}");
+    Ok(())
+}

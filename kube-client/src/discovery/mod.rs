@@ -109,7 +109,9 @@ pub enum Error {
     },
 
     /// A group or group version name cannot be part of a URL path.
-    #[error("invalid group version {group_version:?}: names must be non-empty and contain no '/', '?' or '#'")]
+    #[error(
+        "invalid group version {group_version:?}: names must be non-empty and contain no '/', '?' or '#'"
+    )]
     InvalidGroupVersion {
         /// The group version, as given.
         group_version: String,
@@ -269,6 +271,8 @@ pub(crate) mod testing {
         pub aggregated: Arc<Mutex<Option<HashMap<String, Value>>>>,
         pub legacy: Arc<Mutex<HashMap<String, Value>>>,
         pub requests: Arc<Mutex<Vec<(String, String)>>>,
+        /// How long each answer takes.
+        pub latency: Arc<Mutex<std::time::Duration>>,
     }
 
     impl FakeServer {
@@ -292,7 +296,13 @@ pub(crate) mod testing {
             let server = self.clone();
             let svc = tower::service_fn(move |req: Request<Bytes>| {
                 let server = server.clone();
-                async move { Ok::<_, BoxError>(server.answer(&req)) }
+                async move {
+                    let latency = *server.latency.lock().unwrap();
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
+                    Ok::<_, BoxError>(server.answer(&req))
+                }
             });
             let url: http::Uri = "https://fake.invalid".parse().unwrap();
             Client::new(HttpService::new(svc), &url, "default").unwrap()

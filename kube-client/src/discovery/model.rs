@@ -262,7 +262,11 @@ impl Discovery {
 
     /// Every resource of every version of every group (subresources are in the capabilities).
     pub fn resources(&self) -> impl Iterator<Item = (&ApiResource, &ApiCapabilities)> {
-        self.groups.iter().flat_map(|g| g.versions.iter()).flat_map(|v| v.resources.iter()).map(|(r, c)| (r, c))
+        self.groups
+            .iter()
+            .flat_map(|g| g.versions.iter())
+            .flat_map(|v| v.resources.iter())
+            .map(|(r, c)| (r, c))
     }
 
     /// Each resource once, from its group's preferred version where it is served there: the
@@ -318,7 +322,9 @@ impl Discovery {
                 .filter(|v| version.is_none_or(|want| v.version == want))
                 .flat_map(|v| v.resources.iter())
         };
-        let short = |(_, c): &&(ApiResource, ApiCapabilities)| c.short_names.iter().any(|s| s.eq_ignore_ascii_case(name));
+        let short = |(_, c): &&(ApiResource, ApiCapabilities)| {
+            c.short_names.iter().any(|s| s.eq_ignore_ascii_case(name))
+        };
         let plural = |(r, c): &&(ApiResource, ApiCapabilities)| {
             r.plural.eq_ignore_ascii_case(name) || c.singular.eq_ignore_ascii_case(name)
         };
@@ -354,7 +360,9 @@ mod tests {
     fn find_like_kubectl() {
         let d = discovery();
         let deployments = Some(("apps".to_string(), "v1".to_string(), "deployments".to_string()));
-        for name in ["deploy", "Deployment", "deployment", "DEPLOYMENTS", "deployments.apps", "deployment.v1.apps"] {
+        for name in
+            ["deploy", "Deployment", "deployment", "DEPLOYMENTS", "deployments.apps", "deployment.v1.apps"]
+        {
             assert_eq!(found(&d, name), deployments, "{name}");
         }
         assert_eq!(found(&d, "po").map(|f| f.2), Some("pods".into()));
@@ -365,7 +373,10 @@ mod tests {
         assert_eq!(hpa_v1.1, "v1");
         assert_eq!(found(&d, "gz").map(|f| f.1), Some("v1".into()));
         assert_eq!(found(&d, "gizmos.disco.kube-test.example.com").map(|f| f.1), Some("v1".into()));
-        assert_eq!(found(&d, "gizmo.v1beta1.disco.kube-test.example.com").map(|f| f.1), Some("v1beta1".into()));
+        assert_eq!(
+            found(&d, "gizmo.v1beta1.disco.kube-test.example.com").map(|f| f.1),
+            Some("v1beta1".into())
+        );
         for name in ["", ".apps", "nothing", "deployments.batch", "pods.v1", "pods/status", "status"] {
             assert_eq!(found(&d, name), None, "{name}");
         }
@@ -380,7 +391,10 @@ mod tests {
         let scale = caps.subresource("scale").unwrap();
         assert_eq!(scale.kind, Some(GroupVersionKind::gvk("autoscaling", "v1", "Scale")));
         assert!(scale.supports(verbs::PATCH));
-        assert!(d.resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "deployment")).is_none(), "kinds are exact");
+        assert!(
+            d.resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "deployment")).is_none(),
+            "kinds are exact"
+        );
         assert!(d.resolve_gvk(&GroupVersionKind::gvk("apps", "v2", "Deployment")).is_none());
         let gizmo = GroupVersionKind::gvk("disco.kube-test.example.com", "v1beta1", "Gizmo");
         assert_eq!(d.resolve_gvk(&gizmo).unwrap().1.scope, Scope::Cluster);
@@ -417,8 +431,11 @@ mod tests {
             freshness: Freshness::Current,
             resources: Vec::new(),
         };
-        let mut group =
-            ApiGroup { name: "g".into(), preferred: Some("v2".into()), versions: vec![version("v1"), version("v2")] };
+        let mut group = ApiGroup {
+            name: "g".into(),
+            preferred: Some("v2".into()),
+            versions: vec![version("v1"), version("v2")],
+        };
         let order: Vec<&str> = group.versions_by_preference().map(ApiGroupVersion::version).collect();
         assert_eq!(order, ["v2", "v1"]);
         group.preferred = Some("v3".into());

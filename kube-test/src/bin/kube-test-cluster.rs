@@ -3,10 +3,18 @@
 //! Prints the kubeconfig path and a ready-to-paste kubectl line, then runs until Ctrl-C (or
 //! SIGTERM), and stops etcd and kube-apiserver and removes the temporary directory on the way
 //! out. If this process is killed outright, the servers' supervisors clean up instead.
+//! `--keep-dir` keeps the temporary directory, `--no-watch-cache` turns off the watch cache.
 
 use std::{process::ExitCode, sync::mpsc};
 
 use kube_test::TestEnv;
+
+const USAGE: &str = "usage: kube-test-cluster [--keep-dir] [--no-watch-cache]
+
+Starts etcd and kube-apiserver in the foreground until Ctrl-C.
+  --keep-dir         keep the temporary directory (logs, kubeconfig, etcd data) afterwards
+                     (also KUBE_TEST_KEEP_DIR=1)
+  --no-watch-cache   run the apiserver with --watch-cache=false";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -31,8 +39,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let _ = stop_tx.send(());
     })?;
 
-    let keep = std::env::args().skip(1).any(|a| a == "--keep-dir");
-    let env = TestEnv::builder().keep_dir(keep).start()?;
+    let mut builder = TestEnv::builder();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--keep-dir" => builder = builder.keep_dir(true),
+            "--no-watch-cache" => builder = builder.watch_cache(false),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
+        }
+    }
+    let env = builder.start()?;
     let kubeconfig = env.kubeconfig().path().display().to_string();
     let kubectl =
         env.binaries().kubectl.as_ref().map_or_else(|| "kubectl".to_owned(), |p| p.display().to_string());
@@ -43,7 +62,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("kubeconfig: {kubeconfig}");
     println!("token (system:masters): {}", env.token_admin().token().unwrap_or(""));
-    println!("logs: {}", env.dir().display());
+    println!("directory (logs, certificates, etcd data): {}", env.dir().display());
     println!();
     println!("  {kubectl} --kubeconfig {kubeconfig} get ns");
     println!();

@@ -1,0 +1,312 @@
+//! The cache: a [`Store`] to read (shared `Arc` snapshots, lookups, indexes, readiness) and the
+//! one [`Writer`] that applies watcher events to it.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ahash::AHashMap;
+use kube_core::Resource;
+use tokio::sync::watch;
+
+use super::{
+    ObjectRef,
+    index::{BY_LABEL, BY_NAMESPACE, Index, IndexFn, Indexes, label_keys, namespace_keys},
+    subscribe::{Change, Subscribers, Subscription},
+};
+use crate::watcher::Event;
+
+/// A transform applied to every object before it is stored.
+pub type Transform<K> = Arc<dyn Fn(K) -> K + Send + Sync>;
+
+pub(crate) struct Inner<K> {
+    pub(crate) objects: AHashMap<ObjectRef, Arc<K>>,
+    pub(crate) indexes: Indexes<K>,
+}
+
+pub(crate) struct Shared<K> {
+    pub(crate) state: RwLock<Inner<K>>,
+    pub(crate) subscribers: Subscribers<K>,
+}
+
+impl<K> Shared<K> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner<K>> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner<K>> {
+        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The store was dropped before it became ready: its writer is gone.
+#[derive(Debug, thiserror::Error)]
+#[error("the store's writer was dropped before the store became ready")]
+pub struct WriterDropped;
+
+/// A read handle on the cache; cheap to clone, every clone sees the same data.
+pub struct Store<K> {
+    shared: Arc<Shared<K>>,
+    ready: watch::Receiver<bool>,
+}
+
+impl<K> Clone for Store<K> {
+    fn clone(&self) -> Self {
+        Self { shared: self.shared.clone(), ready: self.ready.clone() }
+    }
+}
+
+impl<K> std::fmt::Debug for Store<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("len", &self.shared.read().objects.len()).finish()
+    }
+}
+
+impl<K: Resource + Clone + Send + Sync + 'static> Store<K> {
+    /// The object at `key`, if stored.
+    pub fn get(&self, key: &ObjectRef) -> Option<Arc<K>> {
+        self.shared.read().objects.get(key).cloned()
+    }
+
+    /// Every stored object (a snapshot of `Arc`s, cheap to take).
+    pub fn state(&self) -> Vec<Arc<K>> {
+        self.shared.read().objects.values().cloned().collect()
+    }
+
+    /// How many objects are stored.
+    pub fn len(&self) -> usize {
+        self.shared.read().objects.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the first full listing has been stored.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Waits until the first full listing has been stored.
+    ///
+    /// Cancel-safe. Fails only when the writer is dropped before that.
+    pub async fn wait_until_ready(&self) -> Result<(), WriterDropped> {
+        let mut ready = self.ready.clone();
+        ready.wait_for(|r| *r).await.map(|_| ()).map_err(|_| WriterDropped)
+    }
+
+    /// The objects whose index `index` has `key`, without scanning the store. Empty when the
+    /// index does not exist.
+    pub fn by_index(&self, index: &str, key: &str) -> Vec<Arc<K>> {
+        let inner = self.shared.read();
+        let Some(refs) = inner.indexes.get(index).and_then(|i| i.get(key)) else { return Vec::new() };
+        refs.iter().filter_map(|r| inner.objects.get(r).cloned()).collect()
+    }
+
+    /// The keys an index currently has.
+    pub fn index_keys(&self, index: &str) -> Vec<String> {
+        self.shared.read().indexes.get(index).map(|i| i.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The objects in `namespace` (the built-in namespace index).
+    pub fn by_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
+        self.by_index(BY_NAMESPACE, namespace)
+    }
+
+    /// The objects labelled `key=value` (the built-in label index).
+    pub fn by_label(&self, key: &str, value: &str) -> Vec<Arc<K>> {
+        self.by_index(BY_LABEL, &format!("{key}={value}"))
+    }
+
+    /// Every object that matches `selector` (using the label index for its first equality term).
+    pub fn by_selector(&self, selector: &kube_core::selector::LabelSelector) -> Vec<Arc<K>> {
+        let matches = |o: &Arc<K>| selector.matches(o.meta().labels.as_ref().unwrap_or(&Default::default()));
+        let first_eq = selector.iter().find_map(|r| match r.operator() {
+            kube_core::selector::Operator::Equal(v) => Some(format!("{}={v}", r.key())),
+            _ => None,
+        });
+        match first_eq {
+            Some(key) => self.by_index(BY_LABEL, &key).into_iter().filter(matches).collect(),
+            None => self.state().into_iter().filter(matches).collect(),
+        }
+    }
+
+    /// Subscribes to changes. The subscription first yields every stored object, then each
+    /// change; changes to one object that the subscriber has not consumed yet are merged, so a
+    /// slow subscriber never holds up others nor loses the latest state.
+    pub fn subscribe(&self) -> Subscription<K> {
+        let inner = self.shared.read();
+        let current: Vec<ObjectRef> = inner.objects.keys().cloned().collect();
+        self.shared.subscribers.add(self.shared.clone(), current)
+    }
+}
+
+/// Builds a store: dropping `managedFields` by default, with the namespace and label indexes.
+pub struct StoreBuilder<K> {
+    transform: Option<Transform<K>>,
+    indexes: Vec<(String, IndexFn<K>)>,
+}
+
+impl<K: Resource + Clone + Send + Sync + 'static> Default for StoreBuilder<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Resource + Clone + Send + Sync + 'static> StoreBuilder<K> {
+    /// The default: `managedFields` dropped, namespace and label indexes.
+    pub fn new() -> Self {
+        let by_ns: IndexFn<K> = Arc::new(namespace_keys::<K>);
+        let by_label: IndexFn<K> = Arc::new(label_keys::<K>);
+        Self {
+            transform: Some(Arc::new(drop_managed_fields::<K>)),
+            indexes: vec![(BY_NAMESPACE.to_string(), by_ns), (BY_LABEL.to_string(), by_label)],
+        }
+    }
+
+    /// Keeps objects as they come (including `managedFields`).
+    #[must_use]
+    pub fn keep_managed_fields(mut self) -> Self {
+        self.transform = None;
+        self
+    }
+
+    /// Transforms every object before it is stored (replaces the default transform): drop what
+    /// the controller never reads to save memory.
+    #[must_use]
+    pub fn transform(mut self, f: impl Fn(K) -> K + Send + Sync + 'static) -> Self {
+        self.transform = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds an index named `name`.
+    #[must_use]
+    pub fn index(mut self, name: &str, f: impl Fn(&K) -> Vec<String> + Send + Sync + 'static) -> Self {
+        self.indexes.push((name.to_string(), Arc::new(f)));
+        self
+    }
+
+    /// The store and its writer.
+    pub fn build(self) -> (Store<K>, Writer<K>) {
+        let indexes = self.indexes.into_iter().map(|(n, f)| (n, Index::new(f))).collect();
+        let shared = Arc::new(Shared {
+            state: RwLock::new(Inner { objects: AHashMap::new(), indexes }),
+            subscribers: Subscribers::default(),
+        });
+        let (ready_tx, ready) = watch::channel(false);
+        let store = Store { shared: shared.clone(), ready };
+        (store, Writer { shared, ready: ready_tx, buffer: None, transform: self.transform })
+    }
+}
+
+/// Removes `metadata.managedFields`, usually the largest part of an object nobody reads.
+pub fn drop_managed_fields<K: Resource>(mut obj: K) -> K {
+    obj.meta_mut().managed_fields = None;
+    obj
+}
+
+/// A store with the defaults of [`StoreBuilder::new`].
+pub fn store<K: Resource + Clone + Send + Sync + 'static>() -> (Store<K>, Writer<K>) {
+    StoreBuilder::new().build()
+}
+
+impl<K> Drop for Writer<K> {
+    fn drop(&mut self) {
+        self.shared.subscribers.close();
+    }
+}
+
+/// Applies watcher events to its store. There is one writer per store.
+pub struct Writer<K> {
+    shared: Arc<Shared<K>>,
+    ready: watch::Sender<bool>,
+    /// The objects of a relist in progress, swapped in whole when it completes.
+    buffer: Option<AHashMap<ObjectRef, Arc<K>>>,
+    transform: Option<Transform<K>>,
+}
+
+impl<K: Resource + Clone + Send + Sync + 'static> Writer<K> {
+    fn prepare(&self, obj: K) -> (ObjectRef, Arc<K>) {
+        let obj = match &self.transform {
+            Some(t) => t(obj),
+            None => obj,
+        };
+        (ObjectRef::from_obj(&obj), Arc::new(obj))
+    }
+
+    /// Applies one event.
+    pub fn apply(&mut self, event: &Event<K>) {
+        match event {
+            Event::Init => self.buffer = Some(AHashMap::new()),
+            Event::InitApply(obj) => {
+                let (key, obj) = self.prepare(obj.clone());
+                self.buffer.get_or_insert_with(AHashMap::new).insert(key, obj);
+            }
+            Event::InitDone => {
+                let fresh = self.buffer.take().unwrap_or_default();
+                self.replace_all(fresh);
+                self.ready.send_replace(true);
+            }
+            Event::Apply(obj) => {
+                let (key, obj) = self.prepare(obj.clone());
+                let mut inner = self.shared.write();
+                let Inner { objects, indexes } = &mut *inner;
+                let old = objects.insert(key.clone(), obj.clone());
+                for index in indexes.values_mut() {
+                    if let Some(old) = &old {
+                        index.remove(&key, old);
+                    }
+                    index.insert(&key, &obj);
+                }
+                drop(inner);
+                self.shared.subscribers.notify(key, Change::Applied);
+            }
+            Event::Delete(obj) => {
+                let key = ObjectRef::from_obj(obj);
+                let mut inner = self.shared.write();
+                let Inner { objects, indexes } = &mut *inner;
+                let old = objects.remove(&key);
+                if let Some(old) = &old {
+                    for index in indexes.values_mut() {
+                        index.remove(&key, old);
+                    }
+                }
+                drop(inner);
+                let last = old.unwrap_or_else(|| self.prepare(obj.clone()).1);
+                self.shared.subscribers.notify(key, Change::Deleted(last));
+            }
+        }
+    }
+
+    /// Replaces the whole state after a (re)list: objects that disappeared while the watch was
+    /// down are removed, and subscribers hear of every change.
+    fn replace_all(&mut self, fresh: AHashMap<ObjectRef, Arc<K>>) {
+        let mut inner = self.shared.write();
+        let old = std::mem::replace(&mut inner.objects, fresh);
+        let Inner { objects, indexes } = &mut *inner;
+        for index in indexes.values_mut() {
+            index.rebuild(objects.iter());
+        }
+        let mut changes = Vec::new();
+        for (key, obj) in objects.iter() {
+            let changed =
+                old.get(key).is_none_or(|o| o.meta().resource_version != obj.meta().resource_version);
+            if changed {
+                changes.push((key.clone(), Change::Applied));
+            }
+        }
+        for (key, obj) in old {
+            if !objects.contains_key(&key) {
+                changes.push((key, Change::Deleted(obj)));
+            }
+        }
+        drop(inner);
+        for (key, change) in changes {
+            self.shared.subscribers.notify(key, change);
+        }
+    }
+
+    /// A read handle on this writer's store.
+    pub fn as_reader(&self) -> Store<K> {
+        Store { shared: self.shared.clone(), ready: self.ready.subscribe() }
+    }
+}

@@ -1,0 +1,166 @@
+//! Subscriptions to a store's changes: each subscriber has its own queue of changed keys,
+//! merged per object, so a slow subscriber neither loses the latest state nor slows the others.
+
+use std::{
+    collections::VecDeque,
+    pin::Pin,
+    sync::{Arc, Mutex, Weak},
+    task::{Context, Poll},
+};
+
+use ahash::AHashMap;
+use futures::Stream;
+use tokio::sync::Notify;
+
+use super::{ObjectRef, store::Shared};
+
+/// What happened to an object, as a subscriber sees it.
+#[derive(Debug, Clone)]
+pub enum Changed<K> {
+    /// The object exists in this (current) state.
+    Applied(Arc<K>),
+    /// The object was deleted; this was its last state.
+    Deleted(Arc<K>),
+}
+
+impl<K> Changed<K> {
+    /// The object.
+    pub fn object(&self) -> &Arc<K> {
+        match self {
+            Self::Applied(o) | Self::Deleted(o) => o,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Change<K> {
+    Applied,
+    Deleted(Arc<K>),
+}
+
+struct Queue<K> {
+    order: VecDeque<ObjectRef>,
+    pending: AHashMap<ObjectRef, Change<K>>,
+    closed: bool,
+}
+
+struct Slot<K> {
+    queue: Mutex<Queue<K>>,
+    notify: Notify,
+}
+
+impl<K> Slot<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue<K>> {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The subscribers of one store.
+pub(crate) struct Subscribers<K> {
+    slots: Mutex<Vec<Weak<Slot<K>>>>,
+}
+
+impl<K> Default for Subscribers<K> {
+    fn default() -> Self {
+        Self { slots: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<K> Subscribers<K> {
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Slot<K>>>> {
+        self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn add(&self, shared: Arc<Shared<K>>, current: Vec<ObjectRef>) -> Subscription<K> {
+        let pending = current.iter().map(|k| (k.clone(), Change::Applied)).collect();
+        let slot = Arc::new(Slot {
+            queue: Mutex::new(Queue { order: current.into(), pending, closed: false }),
+            notify: Notify::new(),
+        });
+        self.slots().push(Arc::downgrade(&slot));
+        Subscription { slot, shared, waiting: None }
+    }
+
+    pub(crate) fn notify(&self, key: ObjectRef, change: Change<K>)
+    where
+        K: Clone,
+    {
+        let mut slots = self.slots();
+        slots.retain(|w| w.strong_count() > 0);
+        for slot in slots.iter().filter_map(Weak::upgrade) {
+            let mut q = slot.lock();
+            let change = match &change {
+                Change::Applied => Change::Applied,
+                Change::Deleted(o) => Change::Deleted(o.clone()),
+            };
+            if q.pending.insert(key.clone(), change).is_none() {
+                q.order.push_back(key.clone());
+            }
+            drop(q);
+            slot.notify.notify_one();
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        for slot in self.slots().iter().filter_map(Weak::upgrade) {
+            slot.lock().closed = true;
+            slot.notify.notify_one();
+        }
+    }
+}
+
+/// A stream of [`Changed`] objects of a store: first its whole state, then every change.
+/// It ends when the store's writer is dropped.
+pub struct Subscription<K> {
+    slot: Arc<Slot<K>>,
+    shared: Arc<Shared<K>>,
+    waiting: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+}
+
+impl<K: Send + Sync + 'static> Subscription<K> {
+    fn try_next(&self) -> Option<Option<Changed<K>>> {
+        let mut q = self.slot.lock();
+        while let Some(key) = q.order.pop_front() {
+            let Some(change) = q.pending.remove(&key) else { continue };
+            match change {
+                Change::Deleted(obj) => return Some(Some(Changed::Deleted(obj))),
+                Change::Applied => {
+                    // The current state; if it is gone a Deleted change is already queued.
+                    if let Some(obj) = self.shared.read().objects.get(&key).cloned() {
+                        return Some(Some(Changed::Applied(obj)));
+                    }
+                }
+            }
+        }
+        if q.closed { Some(None) } else { None }
+    }
+}
+
+impl<K: Send + Sync + 'static> Stream for Subscription<K> {
+    type Item = Changed<K>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Changed<K>>> {
+        loop {
+            if let Some(next) = self.try_next() {
+                self.waiting = None;
+                return Poll::Ready(next);
+            }
+            if self.waiting.is_none() {
+                let slot = self.slot.clone();
+                self.waiting = Some(Box::pin(async move { slot.notify.notified().await }));
+            }
+            let Some(waiting) = self.waiting.as_mut() else { return Poll::Pending };
+            match waiting.as_mut().poll(cx) {
+                Poll::Ready(()) => self.waiting = None,
+                Poll::Pending => {
+                    // A change may have arrived between the check and the registration.
+                    if let Some(next) = self.try_next() {
+                        self.waiting = None;
+                        return Poll::Ready(next);
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}

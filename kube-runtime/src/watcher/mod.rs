@@ -1,0 +1,470 @@
+//! The watcher: a stream of [`Event`]s that tells the initial state apart from later changes and
+//! never loses an event. It lists (by pages, or by a streaming list when the server supports it),
+//! then watches from the list's resourceVersion with bookmarks on; it resumes from the last
+//! resourceVersion after a watch ends or the connection drops, relists after `410 Gone`, and
+//! backs off after errors, which it still yields to the consumer.
+//!
+//! Every transition is one arm of [`step`]: a state machine driven by `futures::stream::unfold`.
+
+mod backoff;
+mod source;
+
+use std::{collections::VecDeque, time::Duration};
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+use kube_client::Api;
+use kube_core::{
+    PartialObjectMetadata, Resource, ResourceExt, WatchEvent,
+    params::{ListParams, WatchParams},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use backoff::Backoff;
+use backoff::BackoffState;
+pub use source::{EventStream, Metadata, Objects, Source};
+
+/// What the watcher yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<K> {
+    /// A (re)list starts: the consumer should prepare to replace its state.
+    Init,
+    /// An object of the initial state.
+    InitApply(K),
+    /// The initial state is complete: everything not seen since `Init` is gone.
+    InitDone,
+    /// An object was created or changed.
+    Apply(K),
+    /// An object was deleted; this is its last known state.
+    Delete(K),
+}
+
+impl<K> Event<K> {
+    /// The object of the event, if it has one.
+    pub fn object(&self) -> Option<&K> {
+        match self {
+            Self::InitApply(o) | Self::Apply(o) | Self::Delete(o) => Some(o),
+            Self::Init | Self::InitDone => None,
+        }
+    }
+
+    /// Maps the object of the event.
+    pub fn map<T>(self, f: impl FnOnce(K) -> T) -> Event<T> {
+        match self {
+            Self::Init => Event::Init,
+            Self::InitApply(o) => Event::InitApply(f(o)),
+            Self::InitDone => Event::InitDone,
+            Self::Apply(o) => Event::Apply(f(o)),
+            Self::Delete(o) => Event::Delete(f(o)),
+        }
+    }
+}
+
+/// What went wrong; the watcher goes on after every error (after a backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The initial list failed.
+    #[error("failed to list the initial state: {0}")]
+    InitialList(#[source] kube_client::Error),
+    /// A watch could not be started.
+    #[error("failed to start a watch: {0}")]
+    WatchStart(#[source] kube_client::Error),
+    /// A running watch failed (connection lost, undecodable event).
+    #[error("watch failed: {0}")]
+    WatchFailed(#[source] kube_client::Error),
+    /// The server sent an ERROR event.
+    #[error("watch error from the server: {0}")]
+    WatchError(kube_core::Status),
+    /// The resourceVersion is too old (410 Gone): the watcher relists.
+    #[error("resource version too old (410 Gone); relisting: {0}")]
+    Gone(kube_core::Status),
+}
+
+/// How the initial state is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialListStrategy {
+    /// A streaming list when the server supports it, else paged lists (the default).
+    Auto,
+    /// Paged LIST, then WATCH.
+    ListWatch,
+    /// A streaming list only (`sendInitialEvents=true`).
+    StreamingList,
+}
+
+/// How fresh the initial list must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSemantic {
+    /// Any recent state, served from the API server's cache (`resourceVersion=0`): cheap. After
+    /// a 410 the watcher always asks for the newest state.
+    Any,
+    /// The newest state, a quorum read from etcd.
+    MostRecent,
+}
+
+/// Watcher settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Only objects whose labels match.
+    pub label_selector: Option<String>,
+    /// Only objects whose fields match.
+    pub field_selector: Option<String>,
+    /// A fixed watch timeout in seconds; unset spreads timeouts between 5 and 10 minutes so many
+    /// watchers do not renew at once.
+    pub timeout: Option<u32>,
+    /// How the initial state is obtained.
+    pub initial_list_strategy: InitialListStrategy,
+    /// How fresh the initial list must be.
+    pub list_semantic: ListSemantic,
+    /// Page size of paged lists.
+    pub page_size: Option<u32>,
+    /// Backoff after errors.
+    pub backoff: Backoff,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            label_selector: None,
+            field_selector: None,
+            timeout: None,
+            initial_list_strategy: InitialListStrategy::Auto,
+            list_semantic: ListSemantic::Any,
+            page_size: Some(500),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Only objects whose labels match.
+    #[must_use]
+    pub fn labels(mut self, selector: &str) -> Self {
+        self.label_selector = Some(selector.to_string());
+        self
+    }
+
+    /// Only objects whose fields match.
+    #[must_use]
+    pub fn fields(mut self, selector: &str) -> Self {
+        self.field_selector = Some(selector.to_string());
+        self
+    }
+
+    /// A fixed watch timeout in seconds.
+    #[must_use]
+    pub fn timeout(mut self, seconds: u32) -> Self {
+        self.timeout = Some(seconds);
+        self
+    }
+
+    /// Paged list then watch.
+    #[must_use]
+    pub fn list_watch(mut self) -> Self {
+        self.initial_list_strategy = InitialListStrategy::ListWatch;
+        self
+    }
+
+    /// Streaming lists only.
+    #[must_use]
+    pub fn streaming_lists(mut self) -> Self {
+        self.initial_list_strategy = InitialListStrategy::StreamingList;
+        self
+    }
+
+    /// Sets the list semantic.
+    #[must_use]
+    pub fn list_semantic(mut self, semantic: ListSemantic) -> Self {
+        self.list_semantic = semantic;
+        self
+    }
+
+    /// Sets the page size of paged lists.
+    #[must_use]
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Sets the backoff.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    fn watch_params(&self) -> WatchParams {
+        let timeout = self.timeout.unwrap_or_else(|| rand::random_range(300..600));
+        let mut wp = WatchParams::default().timeout(timeout);
+        wp.label_selector = self.label_selector.clone();
+        wp.field_selector = self.field_selector.clone();
+        wp
+    }
+
+    fn list_params(&self, continue_token: Option<String>, quorum: bool) -> ListParams {
+        let mut lp = ListParams {
+            label_selector: self.label_selector.clone(),
+            field_selector: self.field_selector.clone(),
+            limit: self.page_size,
+            ..ListParams::default()
+        };
+        match continue_token {
+            Some(token) => lp.continue_token = Some(token),
+            None if !quorum && self.list_semantic == ListSemantic::Any => lp = lp.match_any(),
+            None => {}
+        }
+        lp
+    }
+}
+
+/// The watcher's state between two steps.
+enum State<K> {
+    /// The initial state must be (re)fetched; `quorum` asks for the newest data.
+    Empty { quorum: bool },
+    /// A paged list is in progress: objects of the current page still to yield.
+    Listing { items: VecDeque<K>, continue_token: Option<String>, resource_version: String, quorum: bool },
+    /// A streaming list is in progress on this watch.
+    Streaming { stream: EventStream<K> },
+    /// Watching from `resource_version`; `stream` is `None` when a new watch must be started.
+    Watching { resource_version: String, stream: Option<EventStream<K>> },
+}
+
+struct Machine<S: Source> {
+    source: S,
+    config: Config,
+    backoff: BackoffState,
+    /// Set when a streaming list failed in a way that says the server does not support it.
+    streaming_unsupported: bool,
+    /// Wait this long before the next request (after an error).
+    delay: Option<Duration>,
+}
+
+type Step<K> = (Option<Result<Event<K>, Error>>, State<K>);
+
+impl<S: Source> Machine<S> {
+    fn use_streaming(&self) -> bool {
+        match self.config.initial_list_strategy {
+            InitialListStrategy::Auto => !self.streaming_unsupported,
+            InitialListStrategy::StreamingList => true,
+            InitialListStrategy::ListWatch => false,
+        }
+    }
+
+    fn fail(&mut self, error: Error, next: State<S::Value>) -> Step<S::Value> {
+        let delay = self.backoff.next_delay();
+        tracing::debug!(%error, ?delay, "watcher error; backing off");
+        self.delay = Some(delay);
+        (Some(Err(error)), next)
+    }
+
+    /// One transition: from `state`, do at most one request and yield at most one event.
+    async fn step(&mut self, state: State<S::Value>) -> Step<S::Value> {
+        if let Some(delay) = self.delay.take() {
+            tokio::time::sleep(delay).await;
+        }
+        match state {
+            State::Empty { quorum } if self.use_streaming() => {
+                let wp = self.config.watch_params().streaming_lists();
+                match self.source.watch(&wp, "").await {
+                    Ok(stream) => (Some(Ok(Event::Init)), State::Streaming { stream }),
+                    Err(e)
+                        if self.config.initial_list_strategy == InitialListStrategy::Auto
+                            && unsupported(&e) =>
+                    {
+                        tracing::info!(error = %e, "streaming lists are not supported here; using paged lists");
+                        self.streaming_unsupported = true;
+                        (None, State::Empty { quorum })
+                    }
+                    Err(e) => self.fail(Error::WatchStart(e), State::Empty { quorum }),
+                }
+            }
+            State::Empty { quorum } => match self.source.list(&self.config.list_params(None, quorum)).await {
+                Ok(page) => {
+                    let resource_version = page.resource_version().unwrap_or_default().to_string();
+                    let continue_token = page.continue_token().map(str::to_string);
+                    let items = page.items.into();
+                    (
+                        Some(Ok(Event::Init)),
+                        State::Listing { items, continue_token, resource_version, quorum },
+                    )
+                }
+                Err(e) => self.fail(Error::InitialList(e), State::Empty { quorum }),
+            },
+            State::Listing { mut items, continue_token, resource_version, quorum } => {
+                if let Some(item) = items.pop_front() {
+                    return (
+                        Some(Ok(Event::InitApply(item))),
+                        State::Listing { items, continue_token, resource_version, quorum },
+                    );
+                }
+                let Some(token) = continue_token else {
+                    self.backoff.healthy();
+                    return (Some(Ok(Event::InitDone)), State::Watching { resource_version, stream: None });
+                };
+                match self.source.list(&self.config.list_params(Some(token.clone()), quorum)).await {
+                    Ok(page) => {
+                        let resource_version =
+                            page.resource_version().unwrap_or(&resource_version).to_string();
+                        let continue_token = page.continue_token().map(str::to_string);
+                        (
+                            None,
+                            State::Listing {
+                                items: page.items.into(),
+                                continue_token,
+                                resource_version,
+                                quorum,
+                            },
+                        )
+                    }
+                    // The snapshot behind the continue token was compacted: start over.
+                    Err(e) if e.is_gone() => self.fail(Error::InitialList(e), State::Empty { quorum: true }),
+                    Err(e) => self.fail(
+                        Error::InitialList(e),
+                        State::Listing { items, continue_token: Some(token), resource_version, quorum },
+                    ),
+                }
+            }
+            State::Streaming { mut stream } => match stream.next().await {
+                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    (Some(Ok(Event::InitApply(o))), State::Streaming { stream })
+                }
+                Some(Ok(WatchEvent::Deleted(_))) => (None, State::Streaming { stream }),
+                Some(Ok(WatchEvent::Bookmark(b))) if b.is_initial_events_end() => {
+                    self.backoff.healthy();
+                    let resource_version = b.metadata.resource_version;
+                    (Some(Ok(Event::InitDone)), State::Watching { resource_version, stream: Some(stream) })
+                }
+                Some(Ok(WatchEvent::Bookmark(_))) => (None, State::Streaming { stream }),
+                Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
+                    self.fail(Error::Gone(status), State::Empty { quorum: true })
+                }
+                Some(Ok(WatchEvent::Error(status))) => {
+                    self.fail(Error::WatchError(status), State::Empty { quorum: false })
+                }
+                Some(Err(e)) => self.fail(Error::WatchFailed(e), State::Empty { quorum: false }),
+                // Ended before the initial state was complete: start over.
+                None => (None, State::Empty { quorum: false }),
+            },
+            State::Watching { resource_version, stream: None } => {
+                match self.source.watch(&self.config.watch_params(), &resource_version).await {
+                    Ok(stream) => (None, State::Watching { resource_version, stream: Some(stream) }),
+                    Err(e) if e.is_gone() => {
+                        let status = e.status().cloned().unwrap_or_default();
+                        self.fail(Error::Gone(status), State::Empty { quorum: true })
+                    }
+                    Err(e) => {
+                        self.fail(Error::WatchStart(e), State::Watching { resource_version, stream: None })
+                    }
+                }
+            }
+            State::Watching { resource_version, stream: Some(mut stream) } => match stream.next().await {
+                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    let resource_version = o.resource_version().unwrap_or(resource_version);
+                    (Some(Ok(Event::Apply(o))), State::Watching { resource_version, stream: Some(stream) })
+                }
+                Some(Ok(WatchEvent::Deleted(o))) => {
+                    let resource_version = o.resource_version().unwrap_or(resource_version);
+                    (Some(Ok(Event::Delete(o))), State::Watching { resource_version, stream: Some(stream) })
+                }
+                Some(Ok(WatchEvent::Bookmark(b))) => {
+                    self.backoff.healthy();
+                    let resource_version = b.metadata.resource_version;
+                    (None, State::Watching { resource_version, stream: Some(stream) })
+                }
+                Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
+                    self.fail(Error::Gone(status), State::Empty { quorum: true })
+                }
+                Some(Ok(WatchEvent::Error(status))) => {
+                    self.fail(Error::WatchError(status), State::Watching { resource_version, stream: None })
+                }
+                // An event that does not decode was lost: only a relist makes the state right again.
+                Some(Err(e @ kube_client::Error::Decode { .. })) => {
+                    self.fail(Error::WatchFailed(e), State::Empty { quorum: true })
+                }
+                Some(Err(e)) => {
+                    self.fail(Error::WatchFailed(e), State::Watching { resource_version, stream: None })
+                }
+                // The server ended the watch (its timeout): resume from the last version seen.
+                None => (None, State::Watching { resource_version, stream: None }),
+            },
+        }
+    }
+}
+
+/// Whether an error says the server does not support streaming lists.
+fn unsupported(e: &kube_client::Error) -> bool {
+    e.status().is_some_and(|s| matches!(s.code, 400 | 405 | 406 | 415 | 422 | 501))
+}
+
+/// Watches `api` and yields [`Event`]s; see the [module docs](self).
+pub fn watcher<K>(api: Api<K>, config: Config) -> impl Stream<Item = Result<Event<K>, Error>> + Send + 'static
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + Sync + 'static,
+{
+    watch_source(Objects(api), config)
+}
+
+/// Watches the metadata of `api`'s objects only (far less to transfer and keep).
+pub fn metadata_watcher<K>(
+    api: Api<K>,
+    config: Config,
+) -> impl Stream<Item = Result<Event<PartialObjectMetadata<K>>, Error>> + Send + 'static
+where
+    K: Resource + Clone + Send + Sync + 'static,
+{
+    watch_source(Metadata(api), config)
+}
+
+/// Watches one object by name: yields `Some(object)` as it changes and `None` while it does not
+/// exist.
+pub fn watch_object<K>(
+    api: Api<K>,
+    name: &str,
+) -> impl Stream<Item = Result<Option<K>, Error>> + Send + 'static
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + Sync + 'static,
+{
+    let config = Config::default().fields(&format!("metadata.name={name}"));
+    let mut seen = false;
+    watcher(api, config).filter_map(move |event| {
+        let out = match event {
+            Ok(Event::Init) => {
+                seen = false;
+                None
+            }
+            Ok(Event::InitApply(o) | Event::Apply(o)) => {
+                seen = true;
+                Some(Ok(Some(o)))
+            }
+            Ok(Event::InitDone) if !seen => Some(Ok(None)),
+            Ok(Event::InitDone) => None,
+            Ok(Event::Delete(_)) => Some(Ok(None)),
+            Err(e) => Some(Err(e)),
+        };
+        futures::future::ready(out)
+    })
+}
+
+/// Watches any [`Source`].
+pub fn watch_source<S: Source>(
+    source: S,
+    config: Config,
+) -> BoxStream<'static, Result<Event<S::Value>, Error>> {
+    let machine = Machine {
+        backoff: BackoffState::new(config.backoff.clone()),
+        source,
+        config,
+        streaming_unsupported: false,
+        delay: None,
+    };
+    let quorum = machine.config.list_semantic == ListSemantic::MostRecent;
+    futures::stream::unfold((machine, State::Empty { quorum }), |(mut machine, state)| async move {
+        let mut state = state;
+        loop {
+            let (event, next) = machine.step(state).await;
+            match event {
+                Some(event) => return Some((event, (machine, next))),
+                None => state = next,
+            }
+        }
+    })
+    .boxed()
+}

@@ -1,0 +1,77 @@
+//! Where a watcher gets its lists and watches: whole objects or metadata only.
+
+use futures::{StreamExt, TryFutureExt, future::BoxFuture, stream::BoxStream};
+use kube_client::{Api, Error};
+use kube_core::{ObjectList, PartialObjectMetadata, Resource, WatchEvent};
+use serde::{Serialize, de::DeserializeOwned};
+
+use kube_core::params::{ListParams, WatchParams};
+
+/// A stream of watch events.
+pub type EventStream<K> = BoxStream<'static, Result<WatchEvent<K>, Error>>;
+
+/// Lists and watches of one kind of value.
+pub trait Source: Clone + Send + Sync + 'static {
+    /// What the watcher yields.
+    type Value: Resource + Clone + Send + Sync + 'static;
+
+    /// One page of values.
+    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<Self::Value>, Error>>;
+
+    /// A watch from `resource_version`.
+    fn watch(
+        &self,
+        wp: &WatchParams,
+        resource_version: &str,
+    ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>>;
+}
+
+/// Whole objects.
+#[derive(Clone)]
+pub struct Objects<K: Resource>(pub Api<K>);
+
+impl<K> Source for Objects<K>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + Sync + 'static,
+{
+    type Value = K;
+
+    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<K>, Error>> {
+        let req = self.0.request_builder().list(lp);
+        let client = self.0.client().clone();
+        Box::pin(async move { client.request(req?).await })
+    }
+
+    fn watch(&self, wp: &WatchParams, rv: &str) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
+        let req = self.0.request_builder().watch(wp, rv);
+        let client = self.0.client().clone();
+        Box::pin(async move { client.request_events::<K>(req?).map_ok(|s| s.boxed()).await })
+    }
+}
+
+/// Metadata only ([`PartialObjectMetadata`]).
+#[derive(Clone)]
+pub struct Metadata<K: Resource>(pub Api<K>);
+
+impl<K> Source for Metadata<K>
+where
+    K: Resource + Clone + Send + Sync + 'static,
+{
+    type Value = PartialObjectMetadata<K>;
+
+    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<Self::Value>, Error>> {
+        let req = self.0.request_builder().list_metadata(lp);
+        let client = self.0.client().clone();
+        Box::pin(async move { client.request(req?).await })
+    }
+
+    fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+    ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>> {
+        let req = self.0.request_builder().watch_metadata(wp, rv);
+        let client = self.0.client().clone();
+        Box::pin(async move { client.request_events::<Self::Value>(req?).map_ok(|s| s.boxed()).await })
+    }
+}
