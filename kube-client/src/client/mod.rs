@@ -207,7 +207,7 @@ impl Client {
         req: Request<Vec<u8>>,
     ) -> Result<impl Stream<Item = Result<Bytes, Error>> + Send + use<>, Error> {
         let path = uri_path(req.uri());
-        let resp = self.send_checked(req).await?;
+        let resp = self.send_checked(uncompressed(req)).await?;
         Ok(body_stream(resp.into_body(), path))
     }
 
@@ -217,7 +217,7 @@ impl Client {
         req: Request<Vec<u8>>,
     ) -> Result<impl Stream<Item = Result<String, Error>> + Send + use<>, Error> {
         let path = uri_path(req.uri());
-        let resp = self.send_checked(req).await?;
+        let resp = self.send_checked(uncompressed(req)).await?;
         let lines = lines::Lines::new(body_stream(resp.into_body(), path.clone()), path.clone());
         Ok(lines.map(move |l| {
             l.and_then(|l| {
@@ -238,10 +238,20 @@ impl Client {
         let this = self.clone();
         async move {
             let path = uri_path(req.uri());
-            let resp = this.send_checked(req).await?;
+            let resp = this.send_checked(uncompressed(req)).await?;
             Ok(watch::events(body_stream(resp.into_body(), path.clone()), path))
         }
     }
+}
+
+/// Streams are read as they arrive: the API server writes compressed watch streams as a series
+/// of gzip members, which one-shot decompression rejects, so streaming responses are not
+/// compressed.
+fn uncompressed(mut req: Request<Vec<u8>>) -> Request<Vec<u8>> {
+    req.headers_mut()
+        .entry(http::header::ACCEPT_ENCODING)
+        .or_insert(http::HeaderValue::from_static("identity"));
+    req
 }
 
 fn classify(e: BoxError, path: String) -> Error {

@@ -106,7 +106,7 @@ mod tests {
         }
         tokio::time::advance(Duration::from_secs(60)).await;
         b.healthy();
-        assert_eq!(b.next_delay(), Duration::from_millis(12800), "one minute is not long enough");
+        assert_eq!(b.next_delay(), Duration::from_millis(25600), "one minute is not long enough");
         tokio::time::advance(Duration::from_secs(121)).await;
         b.healthy();
         assert_eq!(b.next_delay(), Duration::from_millis(800));

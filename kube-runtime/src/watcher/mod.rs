@@ -468,3 +468,229 @@ pub fn watch_source<S: Source>(
     })
     .boxed()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        collections::VecDeque,
+        sync::{Arc, Mutex},
+    };
+
+    use futures::{StreamExt, future::BoxFuture, stream};
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube_core::{ObjectList, Status, WatchEvent, params::ListParams, watch::Bookmark};
+
+    use super::*;
+
+    fn cm(name: &str, rv: u64) -> ConfigMap {
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name, "namespace": "ns", "resourceVersion": rv.to_string()}}))
+            .unwrap()
+    }
+
+    fn page(items: Vec<ConfigMap>, rv: u64, cont: Option<&str>) -> ObjectList<ConfigMap> {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"resourceVersion": rv.to_string(), "continue": cont},
+            "items": items,
+        }))
+        .unwrap()
+    }
+
+    fn bookmark(rv: u64, end: bool) -> WatchEvent<ConfigMap> {
+        let annotations = if end {
+            serde_json::json!({"k8s.io/initial-events-end": "true"})
+        } else {
+            serde_json::json!({})
+        };
+        let b: Bookmark = serde_json::from_value(serde_json::json!({
+            "kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"resourceVersion": rv.to_string(), "annotations": annotations}
+        }))
+        .unwrap();
+        WatchEvent::Bookmark(b)
+    }
+
+    fn gone() -> Status {
+        Status::failure(410, "Expired", "too old resource version")
+    }
+
+    type Watch = Result<Vec<Result<WatchEvent<ConfigMap>, kube_client::Error>>, kube_client::Error>;
+    type Listed = Result<ObjectList<ConfigMap>, kube_client::Error>;
+
+    /// A scripted source: answers lists and watches in order, recording what was asked.
+    #[derive(Clone, Default)]
+    struct Script {
+        lists: Arc<Mutex<VecDeque<Listed>>>,
+        watches: Arc<Mutex<VecDeque<Watch>>>,
+        asked: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Script {
+        fn list(self, r: Listed) -> Self {
+            self.lists.lock().unwrap().push_back(r);
+            self
+        }
+        fn watch(self, w: Watch) -> Self {
+            self.watches.lock().unwrap().push_back(w);
+            self
+        }
+        fn asked(&self) -> Vec<String> {
+            self.asked.lock().unwrap().clone()
+        }
+    }
+
+    fn api_error(status: Status) -> kube_client::Error {
+        kube_client::Error::Api(Box::new(status))
+    }
+
+    impl Source for Script {
+        type Value = ConfigMap;
+
+        fn list(
+            &self,
+            lp: &ListParams,
+        ) -> BoxFuture<'static, Result<ObjectList<ConfigMap>, kube_client::Error>> {
+            self.asked.lock().unwrap().push(format!(
+                "list rv={} continue={}",
+                lp.resource_version.as_deref().unwrap_or(""),
+                lp.continue_token.as_deref().unwrap_or("")
+            ));
+            let next = self.lists.lock().unwrap().pop_front();
+            Box::pin(async move {
+                next.unwrap_or_else(|| Err(api_error(Status::failure(500, "", "script ended"))))
+            })
+        }
+
+        fn watch(
+            &self,
+            wp: &WatchParams,
+            rv: &str,
+        ) -> BoxFuture<'static, Result<EventStream<ConfigMap>, kube_client::Error>> {
+            let kind = if wp.send_initial_events { "stream" } else { "watch" };
+            self.asked.lock().unwrap().push(format!("{kind} rv={rv}"));
+            let next = self.watches.lock().unwrap().pop_front();
+            Box::pin(async move {
+                match next {
+                    Some(Ok(events)) => Ok(stream::iter(events).boxed()),
+                    Some(Err(e)) => Err(e),
+                    // No more script: a watch that never ends.
+                    None => Ok(stream::pending().boxed()),
+                }
+            })
+        }
+    }
+
+    fn names(events: &[Result<Event<ConfigMap>, Error>]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Ok(Event::Init) => "init".into(),
+                Ok(Event::InitApply(o)) => format!("init-apply {}", o.metadata.name.as_deref().unwrap()),
+                Ok(Event::InitDone) => "init-done".into(),
+                Ok(Event::Apply(o)) => format!("apply {}", o.metadata.name.as_deref().unwrap()),
+                Ok(Event::Delete(o)) => format!("delete {}", o.metadata.name.as_deref().unwrap()),
+                Err(Error::Gone(_)) => "error gone".into(),
+                Err(e) => format!("error {e}"),
+            })
+            .collect()
+    }
+
+    async fn take(script: &Script, config: Config, n: usize) -> Vec<String> {
+        let events: Vec<_> = watch_source(script.clone(), config).take(n).collect().await;
+        names(&events)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pages_then_watch_from_the_list_version() {
+        let script = Script::default()
+            .list(Ok(page(vec![cm("a", 1), cm("b", 2)], 10, Some("next"))))
+            .list(Ok(page(vec![cm("c", 3)], 10, None)))
+            .watch(Ok(vec![
+                Ok(WatchEvent::Added(cm("d", 11))),
+                Ok(bookmark(12, false)),
+                Ok(WatchEvent::Deleted(cm("a", 13))),
+            ]));
+        let got = take(&script, Config::default().list_watch(), 7).await;
+        assert_eq!(
+            got,
+            ["init", "init-apply a", "init-apply b", "init-apply c", "init-done", "apply d", "delete a"]
+        );
+        assert_eq!(script.asked(), ["list rv=0 continue=", "list rv= continue=next", "watch rv=10"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resumes_from_the_last_version_after_a_watch_ends() {
+        let script = Script::default()
+            .list(Ok(page(vec![], 5, None)))
+            .watch(Ok(vec![Ok(WatchEvent::Added(cm("a", 6))), Ok(bookmark(9, false))]))
+            .watch(Ok(vec![Ok(WatchEvent::Modified(cm("a", 10)))]));
+        let got = take(&script, Config::default().list_watch(), 4).await;
+        assert_eq!(got, ["init", "init-done", "apply a", "apply a"]);
+        assert_eq!(script.asked(), ["list rv=0 continue=", "watch rv=5", "watch rv=9"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn relists_with_a_quorum_read_after_410() {
+        let script = Script::default()
+            .list(Ok(page(vec![cm("a", 1)], 5, None)))
+            .watch(Ok(vec![Ok(WatchEvent::Error(gone()))]))
+            .list(Ok(page(vec![cm("b", 7)], 8, None)));
+        let got = take(&script, Config::default().list_watch(), 7).await;
+        assert_eq!(
+            got,
+            ["init", "init-apply a", "init-done", "error gone", "init", "init-apply b", "init-done"]
+        );
+        assert_eq!(script.asked(), ["list rv=0 continue=", "watch rv=5", "list rv= continue="]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn errors_reach_the_consumer_and_back_off() {
+        let script = Script::default()
+            .list(Err(api_error(Status::failure(503, "ServiceUnavailable", "down"))))
+            .list(Err(api_error(Status::failure(503, "ServiceUnavailable", "down"))))
+            .list(Ok(page(vec![], 5, None)));
+        let config = Config::default().list_watch().backoff(Backoff { jitter: 0.0, ..Backoff::default() });
+        let start = tokio::time::Instant::now();
+        let got = take(&script, config, 4).await;
+        assert_eq!(got.len(), 4);
+        assert!(
+            got[0].starts_with("error failed to list") && got[1].starts_with("error failed to list"),
+            "{got:?}"
+        );
+        assert_eq!(&got[2..], ["init", "init-done"]);
+        assert_eq!(start.elapsed(), Duration::from_millis(800 + 1600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streaming_list_ends_at_the_initial_events_bookmark() {
+        let script = Script::default().watch(Ok(vec![
+            Ok(WatchEvent::Added(cm("a", 1))),
+            Ok(WatchEvent::Added(cm("b", 2))),
+            Ok(bookmark(3, true)),
+            Ok(WatchEvent::Modified(cm("a", 4))),
+        ]));
+        let got = take(&script, Config::default(), 5).await;
+        assert_eq!(got, ["init", "init-apply a", "init-apply b", "init-done", "apply a"]);
+        assert_eq!(script.asked(), ["stream rv="]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn falls_back_to_paged_lists_when_streaming_is_refused() {
+        let refused = api_error(Status::failure(422, "Invalid", "sendInitialEvents is forbidden"));
+        let script = Script::default().watch(Err(refused)).list(Ok(page(vec![cm("a", 1)], 2, None)));
+        let got = take(&script, Config::default(), 3).await;
+        assert_eq!(got, ["init", "init-apply a", "init-done"]);
+        assert_eq!(script.asked(), ["stream rv=", "list rv=0 continue="]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_compacted_continue_token_restarts_the_list() {
+        let script = Script::default()
+            .list(Ok(page(vec![cm("a", 1)], 10, Some("old"))))
+            .list(Err(api_error(gone())))
+            .list(Ok(page(vec![cm("b", 11)], 12, None)));
+        let got = take(&script, Config::default().list_watch(), 6).await;
+        assert_eq!(got[..2], ["init", "init-apply a"]);
+        assert!(got[2].starts_with("error failed to list"), "{got:?}");
+        assert_eq!(&got[3..], ["init", "init-apply b", "init-done"]);
+    }
+}
