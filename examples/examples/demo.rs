@@ -25,7 +25,9 @@ fn client_for(kubeconfig: &std::path::Path) -> anyhow::Result<Client> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
 
     println!("starting a local control plane (etcd + kube-apiserver)...");
     let env = tokio::task::spawn_blocking(kube_test::TestEnv::start).await??;
@@ -72,7 +74,9 @@ async fn main() -> anyhow::Result<()> {
     cms.delete("db", &DeleteParams::default()).await?;
     println!("  deleted db");
 
-    let err = cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "web"}}))?).await;
+    let err = cms
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "web"}}))?)
+        .await;
     if let Err(e) = err {
         println!("  creating web again: {e}");
     }
@@ -100,7 +104,14 @@ async fn main() -> anyhow::Result<()> {
         discovery.is_aggregated()
     );
     if let Some((ar, caps)) = discovery.find("deploy") {
-        println!("  \"deploy\" is {} {}/{} (namespaced: {}, verbs: {})", ar.kind, ar.group, ar.version, caps.namespaced(), caps.verbs.join(","));
+        println!(
+            "  \"deploy\" is {} {}/{} (namespaced: {}, verbs: {})",
+            ar.kind,
+            ar.group,
+            ar.version,
+            caps.namespaced(),
+            caps.verbs.join(",")
+        );
     }
 
     println!("\ndone; stopping the control plane");

@@ -1,11 +1,17 @@
 //! Assembling the client: TLS, connector, connection pool and the tower stack, from a [`Config`].
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, header::USER_AGENT};
 use http_body_util::{BodyExt, Full};
-use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
+use hyper_util::{
+    client::legacy::{Builder as HyperBuilder, Client as HyperClient},
+    rt::TokioExecutor,
+};
 use tower::{ServiceBuilder, util::BoxCloneSyncService};
 
 use super::{
@@ -15,9 +21,45 @@ use super::{
     headers::{self, HeadersLayer},
     rate_limit::{RateLimitLayer, RateLimiter},
     retry::{RetryLayer, RetryPolicy},
-    tls,
+    tls::{self, RotatingClientCert},
 };
 use crate::{Config, Error, config::Auth, error::BoxError};
+
+type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
+type Hyper = HyperClient<Connector, Full<Bytes>>;
+
+/// The connection pool. With a rotating client certificate, a new pool is started whenever the
+/// certificate changes, so requests stop reusing connections made with the old certificate
+/// (the old pool's connections close once their last request or watch ends).
+#[derive(Clone)]
+enum Pool {
+    Fixed(Arc<Hyper>),
+    PerCertificate(Arc<PerCertificate>),
+}
+
+struct PerCertificate {
+    builder: HyperBuilder,
+    connector: Connector,
+    cert: Arc<RotatingClientCert>,
+    current: Mutex<(u64, Hyper)>,
+}
+
+impl Pool {
+    fn client(&self) -> Hyper {
+        match self {
+            Pool::Fixed(hyper) => Hyper::clone(hyper),
+            Pool::PerCertificate(pools) => {
+                let generation = pools.cert.generation();
+                let mut current = pools.current.lock().unwrap_or_else(PoisonError::into_inner);
+                if current.0 != generation {
+                    tracing::debug!(generation, "client certificate changed; new connections from now on");
+                    *current = (generation, pools.builder.build(pools.connector.clone()));
+                }
+                current.1.clone()
+            }
+        }
+    }
+}
 
 /// Builds a [`Client`] from a [`Config`] with the transport's options: retries, a client-side
 /// rate limit, the `User-Agent`.
@@ -75,15 +117,32 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Needs a tokio runtime only when requests are sent.
+    ///
+    /// Does not run an exec plugin: its credential, token or client certificate, is fetched
+    /// before the first request and again whenever it expires. When the plugin hands out a new
+    /// client certificate, new connections present it and pooled connections made with the old
+    /// one are no longer used (requests already running on them, e.g. watches, go on until they
+    /// end). A client certificate in [`Config::identity`] takes precedence over the plugin's.
     pub fn build(self) -> Result<Client, Error> {
         let config = self.config;
-        let identity = match (&config.identity, &config.auth) {
-            (Some(id), _) => Some(id.clone().into_parts()),
-            // An exec plugin may hand out the client certificate.
-            (None, Auth::Exec(exec)) => exec.credential()?.identity.map(|id| id.into_parts()),
+        // An exec plugin may hand out the client certificate, and replace it when it expires.
+        let rotating = match (&config.identity, &config.auth) {
+            (None, Auth::Exec(_)) => Some(Arc::new(RotatingClientCert::new())),
             _ => None,
         };
-        let tls = tls::client_config(&config.root_certs, config.accept_invalid_certs, identity)?;
+        let tls = match (&config.identity, &rotating) {
+            (Some(id), _) => tls::client_config(
+                &config.root_certs,
+                config.accept_invalid_certs,
+                Some(id.clone().into_parts()),
+            )?,
+            (None, Some(cert)) => tls::client_config_with_cert_resolver(
+                &config.root_certs,
+                config.accept_invalid_certs,
+                cert.clone(),
+            )?,
+            (None, None) => tls::client_config(&config.root_certs, config.accept_invalid_certs, None)?,
+        };
         let proxy = ProxyConnector::new(config.proxy_url.as_ref(), config.connect_timeout)
             .map_err(|e| Error::Tls(e.to_string()))?;
         let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
@@ -96,15 +155,24 @@ impl ClientBuilder {
             None => https,
         };
         let https = https.enable_all_versions().wrap_connector(proxy);
-        let hyper = HyperClient::builder(TokioExecutor::new())
+        let mut hyper = HyperClient::builder(TokioExecutor::new());
+        hyper
             .pool_idle_timeout(self.pool_idle_timeout)
             .http2_keep_alive_interval(Some(Duration::from_secs(30)))
             .http2_keep_alive_while_idle(true)
-            .timer(hyper_util::rt::TokioTimer::new())
-            .build::<_, Full<Bytes>>(https);
+            .timer(hyper_util::rt::TokioTimer::new());
+        let pool = match &rotating {
+            Some(cert) => Pool::PerCertificate(Arc::new(PerCertificate {
+                current: Mutex::new((cert.generation(), hyper.build(https.clone()))),
+                builder: hyper,
+                connector: https,
+                cert: cert.clone(),
+            })),
+            None => Pool::Fixed(Arc::new(hyper.build(https))),
+        };
 
         let transport = tower::service_fn(move |req: Request<Bytes>| {
-            let fut = hyper.request(req.map(Full::new));
+            let fut = pool.client().request(req.map(Full::new));
             async move {
                 let resp = fut.await.map_err(BoxError::from)?;
                 Ok::<_, BoxError>(resp)
@@ -126,7 +194,10 @@ impl ClientBuilder {
 
         let core = ServiceBuilder::new()
             .layer(HeadersLayer::new(fixed))
-            .layer(AuthLayer::new(config.auth.clone()))
+            .layer(match rotating {
+                Some(cert) => AuthLayer::new(config.auth.clone()).with_client_cert(cert),
+                None => AuthLayer::new(config.auth.clone()),
+            })
             .option_layer(config.read_timeout.map(tower::timeout::TimeoutLayer::new))
             .map_response(|resp: Response<_>| {
                 resp.map(|b: Decompressed| b.map_err(BoxError::from).boxed_unsync())

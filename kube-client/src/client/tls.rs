@@ -4,16 +4,23 @@
 //! beyond a compiler nor cmake, and covers everything a cluster uses (TLS 1.2 and 1.3 with RSA and
 //! ECDSA certificates). A FIPS requirement would be the reason to pick `aws-lc-rs` instead.
 
-use std::sync::{Arc, Once};
+use std::sync::{
+    Arc, Once, PoisonError, RwLock,
+    atomic::{AtomicU64, Ordering},
+};
 
 use rustls::{
     ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    client::{
+        ResolvesClientCert,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
     crypto::CryptoProvider,
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime},
+    sign::CertifiedKey,
 };
 
-use crate::Error;
+use crate::{Error, config::Identity};
 
 /// The crypto provider every TLS connection of this client uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -27,6 +34,36 @@ pub fn client_config(
     accept_invalid_certs: bool,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<ClientConfig, Error> {
+    let builder = verifying_builder(root_certs, accept_invalid_certs)?;
+    let config = match identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| Error::Tls(format!("invalid client certificate or key: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+    // ALPN (h2, then http/1.1) is set by the connector.
+    Ok(config)
+}
+
+/// [`client_config`] with the client certificate chosen at each handshake by `resolver`, e.g. a
+/// [`RotatingClientCert`] that follows an exec plugin's certificates.
+///
+/// TLS session resumption is off: a resumed session keeps the client certificate of the
+/// session it resumes, so a new connection would not present a rotated certificate.
+pub fn client_config_with_cert_resolver(
+    root_certs: &[CertificateDer<'static>],
+    accept_invalid_certs: bool,
+    resolver: Arc<dyn ResolvesClientCert>,
+) -> Result<ClientConfig, Error> {
+    let mut config = verifying_builder(root_certs, accept_invalid_certs)?.with_client_cert_resolver(resolver);
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
+}
+
+fn verifying_builder(
+    root_certs: &[CertificateDer<'static>],
+    accept_invalid_certs: bool,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, Error> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(format!("failed to select tls versions: {e}")))?;
@@ -39,17 +76,11 @@ pub fn client_config(
     } else {
         builder.with_root_certificates(root_store(root_certs)?)
     };
-    let config = match identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| Error::Tls(format!("invalid client certificate or key: {e}")))?,
-        None => builder.with_no_client_auth(),
-    };
-    // ALPN (h2, then http/1.1) is set by the connector.
-    Ok(config)
+    Ok(builder)
 }
 
-fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, Error> {
+/// The given CA certificates, or the system's roots when none are given.
+pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();
     if root_certs.is_empty() {
         let native = rustls_native_certs::load_native_certs();
@@ -104,5 +135,151 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A client certificate that can be replaced while the client runs: the certificates an exec
+/// credential plugin hands out.
+///
+/// The transport's authentication layer [updates](RotatingClientCert::update) it with the
+/// plugin's latest credential before each request (running the plugin again, off the async
+/// runtime, when the credential has expired); as a rustls [`ResolvesClientCert`] it gives the
+/// current certificate to each new TLS handshake without blocking. Each change bumps the
+/// [generation](RotatingClientCert::generation), which the client uses to stop reusing
+/// connections made with an older certificate.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kube_client::client::tls::{RotatingClientCert, client_config_with_cert_resolver};
+///
+/// let cert = Arc::new(RotatingClientCert::new());
+/// assert_eq!(cert.generation(), 0);
+/// assert!(cert.current().is_none());
+/// let tls = client_config_with_cert_resolver(&[], true, cert.clone())?;
+/// # Ok::<(), kube_client::Error>(())
+/// ```
+#[derive(Default)]
+pub struct RotatingClientCert {
+    current: RwLock<Option<Current>>,
+    generation: AtomicU64,
+}
+
+struct Current {
+    identity: Identity,
+    key: Arc<CertifiedKey>,
+}
+
+impl RotatingClientCert {
+    /// No certificate yet, generation 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `identity` from now on (`None`: no client certificate). Returns whether it differs
+    /// from the one served so far; the generation grows by one when it does.
+    ///
+    /// Fails when the key cannot be used by the `ring` provider or does not match the
+    /// certificate; the current certificate is kept then.
+    pub fn update(&self, identity: Option<&Identity>) -> Result<bool, rustls::Error> {
+        let same = |current: &Option<Current>| current.as_ref().map(|c| &c.identity) == identity;
+        if same(&self.current.read().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(false);
+        }
+        let new = match identity {
+            Some(id) => Some(Current {
+                identity: id.clone(),
+                key: Arc::new(CertifiedKey::from_der(
+                    id.cert_chain().to_vec(),
+                    id.key().clone_key(),
+                    &provider(),
+                )?),
+            }),
+            None => None,
+        };
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if same(&current) {
+            return Ok(false);
+        }
+        *current = new;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::debug!(generation, "the client certificate changed");
+        Ok(true)
+    }
+
+    /// The certificate and key for the next handshake.
+    pub fn current(&self) -> Option<Arc<CertifiedKey>> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|c| c.key.clone())
+    }
+
+    /// How many times the certificate changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+impl ResolvesClientCert for RotatingClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.current()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+}
+
+impl std::fmt::Debug for RotatingClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotatingClientCert")
+            .field("generation", &self.generation())
+            .field("has_certs", &self.has_certs())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Identity, parse_certificates};
+
+    fn identity(cn: &str) -> (Identity, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap().self_signed(&key).unwrap();
+        (Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap(), cert.pem())
+    }
+
+    #[test]
+    fn rotating_cert_follows_updates() {
+        let cert = RotatingClientCert::new();
+        assert!(!cert.has_certs() && cert.resolve(&[], &[]).is_none());
+        assert!(!cert.update(None).unwrap(), "no certificate before and after");
+        assert_eq!(cert.generation(), 0);
+
+        let (a, a_pem) = identity("a");
+        assert!(cert.update(Some(&a)).unwrap());
+        assert!(!cert.update(Some(&a)).unwrap(), "the same certificate is no change");
+        assert_eq!(cert.generation(), 1);
+        let served = cert.resolve(&[], &[SignatureScheme::ECDSA_NISTP256_SHA256]).unwrap();
+        assert_eq!(served.cert, parse_certificates(a_pem.as_bytes()).unwrap());
+        assert!(cert.has_certs());
+
+        let (b, b_pem) = identity("b");
+        assert!(cert.update(Some(&b)).unwrap());
+        assert_eq!(cert.generation(), 2);
+        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+
+        // a key that does not match its certificate is refused and the old one kept
+        let mismatched = Identity::new(a.cert_chain().to_vec(), b.key().clone_key());
+        assert!(cert.update(Some(&mismatched)).is_err());
+        assert_eq!(cert.generation(), 2);
+        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+
+        assert!(cert.update(None).unwrap());
+        assert!(cert.current().is_none());
+        assert_eq!(cert.generation(), 3);
+        assert!(format!("{cert:?}").contains("generation: 3"));
     }
 }

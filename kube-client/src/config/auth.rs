@@ -1,7 +1,6 @@
 //! How the client authenticates ([`Auth`]) and whom it impersonates ([`Impersonation`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -9,13 +8,14 @@ use http::HeaderValue;
 
 use super::error::{Error, Result};
 use super::exec_cache::ExecAuth;
-use super::secret::{SecretString, redact_opt};
+use super::oidc::OidcAuth;
+use super::secret::SecretString;
 use super::token_file::TokenFile;
 
 /// The credentials sent with every request (client certificates are in
 /// [`Config::identity`](super::Config::identity) instead).
 ///
-/// Cloning shares the token file and exec plugin caches.
+/// Cloning shares the token file and exec plugin caches and the OIDC tokens.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Auth {
@@ -35,8 +35,9 @@ pub enum Auth {
     },
     /// An exec credential plugin; gives a bearer token and/or a client certificate.
     Exec(Arc<ExecAuth>),
-    /// The `oidc` auth provider: the `id-token` is the bearer token.
-    Oidc(OidcConfig),
+    /// The `oidc` auth provider: the `id-token` is the bearer token, refreshed with the
+    /// `refresh-token` when it expires (see [`OidcAuth`]).
+    Oidc(Arc<OidcAuth>),
 }
 
 impl Auth {
@@ -46,6 +47,10 @@ impl Auth {
     /// so this may block: call it from a blocking context (e.g. `spawn_blocking`) when
     /// [`Auth::may_block`] is true. For exec plugins that return only a client certificate
     /// this gives `None`; use [`ExecAuth::credential`] for the certificate.
+    ///
+    /// For OIDC this gives the current id-token as it is, neither checked nor refreshed:
+    /// refreshing needs HTTP and is async, see [`OidcAuth::token`] (which the client's
+    /// transport uses).
     ///
     /// ```
     /// use kube_client::config::{Auth, SecretString};
@@ -69,26 +74,28 @@ impl Auth {
                 Some(token) => bearer(token.expose()),
                 None => return Ok(None),
             },
-            Auth::Oidc(oidc) => match &oidc.id_token {
+            Auth::Oidc(oidc) => match oidc.id_token() {
                 Some(token) => bearer(token.expose()),
                 None => return Ok(None),
             },
         };
-        let mut header = HeaderValue::try_from(value).map_err(Error::InvalidHeaderValue)?;
-        header.set_sensitive(true);
-        Ok(Some(header))
+        sensitive_header(value).map(Some)
     }
 
     /// Whether [`Auth::authorization`] may do blocking work (file reads, running a process).
+    /// OIDC refreshes are async and never block.
     pub fn may_block(&self) -> bool {
         matches!(self, Auth::TokenFile(_) | Auth::Exec(_))
     }
 
     /// Drops cached credentials after the server answered 401, so the next request gets a
-    /// fresh one (re-runs the exec plugin). Does nothing for static credentials.
+    /// fresh one (re-runs the exec plugin, refreshes the OIDC id-token when there is a
+    /// refresh-token). Does nothing for static credentials.
     pub fn invalidate(&self) {
-        if let Auth::Exec(exec) = self {
-            exec.invalidate();
+        match self {
+            Auth::Exec(exec) => exec.invalidate(),
+            Auth::Oidc(oidc) => oidc.invalidate(),
+            _ => {}
         }
     }
 }
@@ -97,41 +104,15 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-/// Settings of the `oidc` auth provider. Secrets are redacted in `Debug` output.
-///
-/// Refreshing the `id-token` with the `refresh-token` needs HTTP and is left to the transport.
-#[derive(Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct OidcConfig {
-    /// `idp-issuer-url`.
-    pub issuer_url: Option<String>,
-    /// `client-id`.
-    pub client_id: Option<String>,
-    /// `client-secret`.
-    pub client_secret: Option<SecretString>,
-    /// `id-token`: the bearer token.
-    pub id_token: Option<SecretString>,
-    /// `refresh-token`.
-    pub refresh_token: Option<SecretString>,
-    /// The issuer's CA from `idp-certificate-authority-data` (base64) or the
-    /// `idp-certificate-authority` file.
-    pub issuer_ca: Option<Vec<u8>>,
-    /// `extra-scopes`, split on commas.
-    pub extra_scopes: Vec<String>,
+fn sensitive_header(value: String) -> Result<HeaderValue> {
+    let mut header = HeaderValue::try_from(value).map_err(Error::InvalidHeaderValue)?;
+    header.set_sensitive(true);
+    Ok(header)
 }
 
-impl fmt::Debug for OidcConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OidcConfig")
-            .field("issuer_url", &self.issuer_url)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &redact_opt(&self.client_secret))
-            .field("id_token", &redact_opt(&self.id_token))
-            .field("refresh_token", &redact_opt(&self.refresh_token))
-            .field("issuer_ca", &self.issuer_ca.as_ref().map(Vec::len))
-            .field("extra_scopes", &self.extra_scopes)
-            .finish()
-    }
+/// `Bearer <token>` as a sensitive header value.
+pub(crate) fn bearer_header(token: &SecretString) -> Result<HeaderValue> {
+    sensitive_header(bearer(token.expose()))
 }
 
 /// Whom to act as (`Impersonate-User`, `Impersonate-Uid`, `Impersonate-Group` and
@@ -157,19 +138,20 @@ impl Impersonation {
 
 #[cfg(test)]
 mod tests {
+    use super::super::oidc::OidcConfig;
     use super::*;
 
     #[test]
     fn debug_redacts_every_secret() {
         let basic = Auth::Basic { username: "bob".into(), password: "hunter2".into() };
         let token = Auth::Token("tok-secret".into());
-        let oidc = Auth::Oidc(OidcConfig {
+        let oidc = Auth::Oidc(Arc::new(OidcAuth::new(OidcConfig {
             issuer_url: Some("https://issuer".into()),
             client_secret: Some("client-secret".into()),
             id_token: Some("id-secret".into()),
             refresh_token: Some("refresh-secret".into()),
             ..OidcConfig::default()
-        });
+        })));
         let debug = format!("{basic:?} {token:?} {oidc:?}");
         for secret in ["hunter2", "tok-secret", "client-secret", "id-secret", "refresh-secret"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
@@ -180,11 +162,14 @@ mod tests {
     #[test]
     fn authorization_headers() {
         assert!(Auth::None.authorization().unwrap().is_none());
-        let oidc = Auth::Oidc(OidcConfig { id_token: Some("idt".into()), ..OidcConfig::default() });
+        let oidc_auth = |config| Auth::Oidc(Arc::new(OidcAuth::new(config)));
+        let oidc = oidc_auth(OidcConfig { id_token: Some("idt".into()), ..OidcConfig::default() });
         let header = oidc.authorization().unwrap().unwrap();
         assert_eq!(header, "Bearer idt");
         assert!(header.is_sensitive());
-        assert!(Auth::Oidc(OidcConfig::default()).authorization().unwrap().is_none());
+        assert!(!oidc.may_block());
+        assert!(oidc_auth(OidcConfig::default()).authorization().unwrap().is_none());
+        assert_eq!(bearer_header(&"t".into()).unwrap(), "Bearer t");
         assert!(matches!(Auth::Token("a\nb".into()).authorization(), Err(Error::InvalidHeaderValue(_))));
 
         let dir = tempfile::tempdir().unwrap();

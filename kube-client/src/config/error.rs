@@ -373,6 +373,16 @@ pub enum Error {
         source: PemError,
     },
 
+    /// No usable OIDC id-token: it expired without a refresh-token, or refreshing it failed.
+    #[error("failed to get an oidc id-token from issuer {issuer:?}: {source}")]
+    Oidc {
+        /// The `idp-issuer-url`, or `(none)`.
+        issuer: String,
+        /// What went wrong.
+        #[source]
+        source: Box<super::oidc::OidcError>,
+    },
+
     /// Neither `$KUBECONFIG`, `~/.kube/config` nor the in-cluster environment gave a configuration.
     #[error("{}", format_attempts(.0))]
     Infer(Vec<InferAttempt>),

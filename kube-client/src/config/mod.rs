@@ -7,7 +7,7 @@
 //!   [`Config::infer`], [`Config::from_kubeconfig`], [`Config::from_custom_kubeconfig`],
 //!   [`Config::incluster`] or [`Config::new`].
 //! - [`ExecAuth`] runs exec credential plugins and caches their credentials; [`TokenFile`]
-//!   re-reads rotated bearer tokens.
+//!   re-reads rotated bearer tokens; [`OidcAuth`] refreshes the `oidc` auth provider's id-token.
 //!
 //! Secrets (tokens, passwords, keys) never appear in `Debug` output or error messages.
 
@@ -19,6 +19,7 @@ mod incluster;
 mod infer;
 mod kubeconfig;
 mod loader;
+mod oidc;
 mod resolve;
 mod secret;
 mod tls;
@@ -28,7 +29,8 @@ use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 
-pub use auth::{Auth, Impersonation, OidcConfig};
+pub(crate) use auth::bearer_header;
+pub use auth::{Auth, Impersonation};
 pub use error::{EntryKind, Error, FieldRef, InferAttempt, ParseError, PemError, Result};
 pub use exec::{
     EXEC_API_V1, EXEC_API_V1BETA1, EXEC_CLUSTER_EXTENSION, EXEC_INFO_ENV, ExecClusterInfo, ExecCredential,
@@ -41,6 +43,9 @@ pub use kubeconfig::{
     NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
 };
 pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
+#[cfg(test)]
+pub(crate) use oidc::tests as oidc_test;
+pub use oidc::{OIDC_REQUEST_TIMEOUT, OidcAuth, OidcConfig, OidcError};
 pub use resolve::{KubeConfigOptions, KubeconfigSource};
 pub use secret::SecretString;
 pub use tls::{Identity, parse_certificates, parse_private_key};

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Config;
-use super::auth::{Auth, Impersonation, OidcConfig};
+use super::auth::{Auth, Impersonation};
 use super::error::{EntryKind, Error, FieldRef, Result};
 use super::exec::{EXEC_CLUSTER_EXTENSION, ExecClusterInfo};
 use super::exec_cache::ExecAuth;
 use super::kubeconfig::{AuthInfo, AuthProviderConfig, Cluster, Kubeconfig, NamedAuthInfo, NamedCluster};
+use super::oidc::{OidcAuth, OidcConfig};
 use super::secret::SecretString;
 use super::tls::{Identity, data_or_file, parse_certificates, parse_private_key};
 use super::token_file::TokenFile;
@@ -275,7 +276,7 @@ fn auth(
         return Ok(Auth::Exec(Arc::new(ExecAuth::new(exec.clone(), cluster))));
     }
     if let Some(provider) = &user.auth_provider {
-        return auth_provider(provider, field).map(Auth::Oidc);
+        return auth_provider(provider, field).map(|oidc| Auth::Oidc(Arc::new(OidcAuth::new(oidc))));
     }
     match (token, token_file) {
         (token, Some(path)) => {
@@ -547,9 +548,9 @@ mod tests {
         );
         let config = resolve(&kc).unwrap();
         let Auth::Oidc(oidc) = &config.auth else { panic!("{:?}", config.auth) };
-        assert_eq!(oidc.issuer_url.as_deref(), Some("https://issuer"));
-        assert_eq!(oidc.refresh_token.as_ref().unwrap().expose(), "rt");
-        assert_eq!(oidc.extra_scopes, ["groups", "email"]);
+        assert_eq!(oidc.config().issuer_url.as_deref(), Some("https://issuer"));
+        assert_eq!(oidc.refresh_token().unwrap().expose(), "rt");
+        assert_eq!(oidc.config().extra_scopes, ["groups", "email"]);
         assert_eq!(config.auth.authorization().unwrap().unwrap(), "Bearer idt");
 
         let kc = kubeconfig("- name: u\n  user: {auth-provider: {name: gcp}}\n");

@@ -1,0 +1,7 @@
+//! Benchmark support: synthetic Pods and in-memory API servers for our client and for kube-rs;
+//! peak memory is measured with the `peak_alloc` allocator in the benchmark binaries.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod mock;
+pub mod pods;
