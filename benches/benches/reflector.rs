@@ -2,7 +2,8 @@
 //!
 //! - memory: peak and retained heap of a reflector syncing 10,000 realistic Pods (~10.8 KB of JSON
 //!   each) from paged lists; kube-rs configured as its docs advise (managedFields dropped with
-//!   `modify`), ours with its default store (managedFields dropped).
+//!   `modify`), ours as its docs advise (managedFields cut before decoding, compact store), and
+//!   ours with a store of decoded objects.
 //! - throughput (criterion): how fast a watcher + store absorbs MODIFIED events.
 //!
 //! Run with `cargo bench -p kube-benches --bench reflector` (or `just bench`).
@@ -31,11 +32,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Syncs a reflector over `data` with our crates; returns (peak, retained) bytes above `base`.
-async fn ours_memory(data: Arc<MockData>, base: usize) -> (usize, usize, usize) {
+async fn ours_memory(data: Arc<MockData>, base: usize, decoded: bool) -> (usize, usize, usize) {
     use kube_runtime::{reflector, watcher};
     let api: kube_client::Api<Pod> = kube_client::Api::all(our_client(data));
-    let (store, writer) = reflector::store();
-    let config = watcher::Config::default().list_watch().page_size(PAGE as u32);
+    let builder = reflector::StoreBuilder::new();
+    let (store, writer) = if decoded { builder.decoded().build() } else { builder.build() };
+    let config = our_config();
     let stream = reflector::reflector(writer, watcher::watcher(api, config));
     let task = tokio::spawn(stream.for_each(|_| async {}));
     store.wait_until_ready().await.unwrap();
@@ -61,6 +63,11 @@ async fn kube_rs_memory(data: Arc<MockData>, base: usize) -> (usize, usize, usiz
     (ALLOC.peak_usage().saturating_sub(base), retained, len)
 }
 
+/// Our watcher as the docs advise for reflectors: managedFields cut before decoding.
+fn our_config() -> kube_runtime::watcher::Config {
+    kube_runtime::watcher::Config::default().list_watch().page_size(PAGE as u32).drop_managed_fields()
+}
+
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1_000_000.0
 }
@@ -68,16 +75,17 @@ fn mb(bytes: usize) -> f64 {
 fn memory_report() {
     let rt = runtime();
     println!("\nreflector memory: {PODS} Pods, pages of {PAGE} (heap above the pre-rendered responses)");
-    println!("{:<10} {:>12} {:>14} {:>10}", "client", "peak MB", "retained MB", "objects");
+    println!("{:<13} {:>9} {:>13} {:>9}", "client", "peak MB", "retained MB", "objects");
     let mut results = Vec::new();
-    for name in ["kube-rs", "ours"] {
+    for name in ["kube-rs", "ours", "ours-decoded"] {
         let data = Arc::new(MockData::new(PODS, PAGE, 0));
         let list_mb = mb(data.list_bytes());
         let base = ALLOC.current_usage();
         ALLOC.reset_peak_usage();
         let (peak, retained, len) = rt.block_on(async {
             match name {
-                "ours" => ours_memory(data.clone(), base).await,
+                "ours" => ours_memory(data.clone(), base, false).await,
+                "ours-decoded" => ours_memory(data.clone(), base, true).await,
                 _ => kube_rs_memory(data.clone(), base).await,
             }
         });
@@ -108,7 +116,7 @@ async fn ours_events(data: Arc<MockData>) -> Duration {
     use kube_runtime::{reflector, watcher};
     let api: kube_client::Api<Pod> = kube_client::Api::all(our_client(data));
     let (_store, writer) = reflector::store();
-    let config = watcher::Config::default().list_watch().page_size(PAGE as u32);
+    let config = our_config();
     let mut stream = Box::pin(reflector::reflector(writer, watcher::watcher(api, config)));
     let mut start = None;
     let mut applied = 0;

@@ -26,6 +26,7 @@ pub mod request;
 pub mod resource;
 pub mod selector;
 pub mod status;
+pub mod trim;
 pub mod watch;
 
 pub use api_resource::ApiResource;

@@ -227,6 +227,22 @@ impl Client {
         }))
     }
 
+    /// Sends a request and streams the body's lines as raw bytes (without line endings), for
+    /// callers that decode them themselves (see [`watch::decode_event`]).
+    pub fn request_raw_lines(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<impl Stream<Item = Result<Bytes, Error>> + Send + use<>, Error>>
+    + Send
+    + 'static {
+        let this = self.clone();
+        async move {
+            let path = uri_path(req.uri());
+            let resp = this.send_checked(uncompressed(req)).await?;
+            Ok(lines::Lines::new(body_stream(resp.into_body(), path.clone()), path))
+        }
+    }
+
     /// Sends a watch request and streams its events. The stream ends when the server closes the
     /// watch (for example at its timeout); an `ERROR` event arrives as [`WatchEvent::Error`].
     pub fn request_events<K: DeserializeOwned + Send + 'static>(

@@ -1,7 +1,7 @@
 //! Indexes of a store: a function maps each object to keys, and lookups by key return the
 //! objects without scanning the store.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
 use kube_core::{Resource, ResourceExt};
@@ -26,54 +26,59 @@ pub fn label_keys<K: Resource>(obj: &K) -> Vec<String> {
     obj.labels().iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-pub(crate) struct Index<K> {
-    func: IndexFn<K>,
-    entries: AHashMap<String, AHashSet<ObjectRef>>,
+/// The indexes of one store: their functions and, per index, key -> objects.
+pub(crate) struct Indexes<K> {
+    names: Vec<String>,
+    funcs: Vec<IndexFn<K>>,
+    maps: Vec<AHashMap<String, AHashSet<ObjectRef>>>,
 }
 
-impl<K> Index<K> {
-    pub(crate) fn new(func: IndexFn<K>) -> Self {
-        Self { func, entries: AHashMap::new() }
+impl<K> Indexes<K> {
+    pub(crate) fn new(defs: Vec<(String, IndexFn<K>)>) -> Self {
+        let maps = defs.iter().map(|_| AHashMap::new()).collect();
+        let (names, funcs) = defs.into_iter().unzip();
+        Self { names, funcs, maps }
     }
 
-    pub(crate) fn keys_of(&self, obj: &K) -> Vec<String> {
-        (self.func)(obj)
+    /// The keys of `obj` in every index, in index order.
+    pub(crate) fn keys_of(&self, obj: &K) -> Box<[Vec<String>]> {
+        self.funcs.iter().map(|f| f(obj)).collect()
     }
 
-    pub(crate) fn insert(&mut self, key_ref: &ObjectRef, obj: &K) {
-        for key in self.keys_of(obj) {
-            self.entries.entry(key).or_default().insert(key_ref.clone());
+    pub(crate) fn insert(&mut self, key_ref: &ObjectRef, keys: &[Vec<String>]) {
+        for (map, keys) in self.maps.iter_mut().zip(keys) {
+            for key in keys {
+                map.entry(key.clone()).or_default().insert(key_ref.clone());
+            }
         }
     }
 
-    pub(crate) fn remove(&mut self, key_ref: &ObjectRef, obj: &K) {
-        for key in self.keys_of(obj) {
-            if let Some(set) = self.entries.get_mut(&key) {
-                set.remove(key_ref);
-                if set.is_empty() {
-                    self.entries.remove(&key);
+    pub(crate) fn remove(&mut self, key_ref: &ObjectRef, keys: &[Vec<String>]) {
+        for (map, keys) in self.maps.iter_mut().zip(keys) {
+            for key in keys {
+                if let Some(set) = map.get_mut(key) {
+                    set.remove(key_ref);
+                    if set.is_empty() {
+                        map.remove(key);
+                    }
                 }
             }
         }
     }
 
-    pub(crate) fn rebuild<'a>(&mut self, objects: impl Iterator<Item = (&'a ObjectRef, &'a Arc<K>)>)
-    where
-        K: 'a,
-    {
-        self.entries.clear();
-        for (r, o) in objects {
-            self.insert(r, o);
-        }
+    pub(crate) fn clear(&mut self) {
+        self.maps.iter_mut().for_each(|m| m.clear());
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<&AHashSet<ObjectRef>> {
-        self.entries.get(key)
+    fn position(&self, index: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == index)
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.keys()
+    pub(crate) fn get(&self, index: &str, key: &str) -> Option<&AHashSet<ObjectRef>> {
+        self.maps.get(self.position(index)?)?.get(key)
+    }
+
+    pub(crate) fn keys(&self, index: &str) -> Vec<String> {
+        self.position(index).map(|p| self.maps[p].keys().cloned().collect()).unwrap_or_default()
     }
 }
-
-pub(crate) type Indexes<K> = HashMap<String, Index<K>>;

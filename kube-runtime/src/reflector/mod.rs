@@ -8,9 +8,10 @@ mod subscribe;
 
 use futures::{Stream, StreamExt};
 pub use index::{BY_LABEL, BY_NAMESPACE, IndexFn, label_keys, namespace_keys};
-use kube_core::Resource;
 pub use object_ref::ObjectRef;
-pub use store::{Store, StoreBuilder, Transform, Writer, WriterDropped, drop_managed_fields, store};
+pub use store::{
+    Cacheable, Store, StoreBuilder, Transform, Writer, WriterDropped, drop_managed_fields, store,
+};
 pub use subscribe::{Changed, Subscription};
 
 use crate::watcher::Event;
@@ -22,11 +23,12 @@ use crate::watcher::Event;
 /// writer goes with it and the store's subscriptions end.
 pub fn reflector<K, E, S>(mut writer: Writer<K>, stream: S) -> impl Stream<Item = Result<Event<K>, E>> + Send
 where
-    K: Resource + Clone + Send + Sync + 'static,
+    K: Cacheable,
     E: Send,
     S: Stream<Item = Result<Event<K>, E>> + Send,
 {
     stream.map(move |event| {
+        let event = event.map(|ev| ev.map(|obj| writer.transform(obj)));
         if let Ok(ev) = &event {
             writer.apply(ev);
         }

@@ -101,6 +101,11 @@ impl<K> Subscribers<K> {
         }
     }
 
+    /// Whether anyone subscribed (and is still there).
+    pub(crate) fn any(&self) -> bool {
+        self.slots().iter().any(|w| w.strong_count() > 0)
+    }
+
     pub(crate) fn close(&self) {
         for slot in self.slots().iter().filter_map(Weak::upgrade) {
             slot.lock().closed = true;
@@ -117,7 +122,7 @@ pub struct Subscription<K> {
     waiting: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
 }
 
-impl<K: Send + Sync + 'static> Subscription<K> {
+impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Subscription<K> {
     fn try_next(&self) -> Option<Option<Changed<K>>> {
         let mut q = self.slot.lock();
         while let Some(key) = q.order.pop_front() {
@@ -126,7 +131,7 @@ impl<K: Send + Sync + 'static> Subscription<K> {
                 Change::Deleted(obj) => return Some(Some(Changed::Deleted(obj))),
                 Change::Applied => {
                     // The current state; if it is gone a Deleted change is already queued.
-                    if let Some(obj) = self.shared.read().objects.get(&key).cloned() {
+                    if let Some(obj) = self.shared.read().objects.get(&key).and_then(|e| e.object()) {
                         return Some(Some(Changed::Applied(obj)));
                     }
                 }
@@ -136,7 +141,7 @@ impl<K: Send + Sync + 'static> Subscription<K> {
     }
 }
 
-impl<K: Send + Sync + 'static> Stream for Subscription<K> {
+impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Stream for Subscription<K> {
     type Item = Changed<K>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Changed<K>>> {

@@ -26,9 +26,23 @@ pub trait Source: Clone + Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>>;
 }
 
-/// Whole objects.
+/// Whole objects; with `strip_managed_fields`, `metadata.managedFields` are cut from the bytes
+/// before decoding (cheaper than decoding and dropping them).
 #[derive(Clone)]
-pub struct Objects<K: Resource>(pub Api<K>);
+pub struct Objects<K: Resource> {
+    /// The objects' API.
+    pub api: Api<K>,
+    /// Cut `metadata.managedFields` before decoding.
+    pub strip_managed_fields: bool,
+}
+
+fn decode_trimmed<T: DeserializeOwned>(bytes: &[u8], uri: &str) -> Result<T, Error> {
+    let trimmed = kube_core::trim::strip_managed_fields(bytes);
+    let bytes = trimmed.as_deref().unwrap_or(bytes);
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: uri.to_string(), source: e.into() })?;
+    serde_json::from_str(text).map_err(|e| Error::Decode { uri: uri.to_string(), source: e.into() })
+}
 
 impl<K> Source for Objects<K>
 where
@@ -37,15 +51,31 @@ where
     type Value = K;
 
     fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<K>, Error>> {
-        let req = self.0.request_builder().list(lp);
-        let client = self.0.client().clone();
-        Box::pin(async move { client.request(req?).await })
+        let req = self.api.request_builder().list(lp);
+        let client = self.api.client().clone();
+        if !self.strip_managed_fields {
+            return Box::pin(async move { client.request(req?).await });
+        }
+        Box::pin(async move {
+            let req = req?;
+            let uri = req.uri().path().to_string();
+            let bytes = client.request_bytes(req).await?;
+            decode_trimmed(&bytes, &uri)
+        })
     }
 
     fn watch(&self, wp: &WatchParams, rv: &str) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
-        let req = self.0.request_builder().watch(wp, rv);
-        let client = self.0.client().clone();
-        Box::pin(async move { client.request_events::<K>(req?).map_ok(|s| s.boxed()).await })
+        let req = self.api.request_builder().watch(wp, rv);
+        let client = self.api.client().clone();
+        if !self.strip_managed_fields {
+            return Box::pin(async move { client.request_events::<K>(req?).map_ok(|s| s.boxed()).await });
+        }
+        Box::pin(async move {
+            let req = req?;
+            let uri = req.uri().path().to_string();
+            let lines = client.request_raw_lines(req).await?;
+            Ok(lines.map(move |line| line.and_then(|l| decode_trimmed::<WatchEvent<K>>(&l, &uri))).boxed())
+        })
     }
 }
 
