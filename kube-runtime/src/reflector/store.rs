@@ -388,3 +388,109 @@ impl<K: Cacheable> Writer<K> {
         Store { shared: self.shared.clone(), ready: self.ready.subscribe() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::{StreamExt, executor::block_on};
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube_core::ResourceExt;
+
+    use super::*;
+    use crate::reflector::Changed;
+
+    fn cm(name: &str, rv: u32, team: &str) -> ConfigMap {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": rv.to_string(), "labels": {"team": team},
+                         "managedFields": [{"manager": "m"}]},
+            "data": {"rv": rv.to_string()}
+        }))
+        .unwrap()
+    }
+
+    fn apply(w: &mut Writer<ConfigMap>, ev: Event<ConfigMap>) {
+        let ev = ev.map(|o| w.transform(o));
+        w.apply(&ev);
+    }
+
+    fn names(mut objs: Vec<Arc<ConfigMap>>) -> Vec<String> {
+        objs.sort_by_key(|o| o.name_any());
+        objs.iter().map(|o| o.name_any()).collect()
+    }
+
+    fn relist(w: &mut Writer<ConfigMap>, objs: Vec<ConfigMap>) {
+        apply(w, Event::Init);
+        for o in objs {
+            apply(w, Event::InitApply(o));
+        }
+        apply(w, Event::InitDone);
+    }
+
+    #[test]
+    fn a_relist_replaces_the_whole_state_atomically() {
+        for builder in [StoreBuilder::new(), StoreBuilder::new().decoded()] {
+            let (store, mut w) = builder.build();
+            assert!(!store.is_ready());
+            relist(&mut w, vec![cm("a", 1, "red"), cm("b", 2, "red")]);
+            assert!(store.is_ready());
+            apply(&mut w, Event::Init);
+            apply(&mut w, Event::InitApply(cm("b", 3, "blue")));
+            // Until the relist is done, readers see the old state.
+            assert_eq!(names(store.state()), ["a", "b"]);
+            apply(&mut w, Event::InitApply(cm("c", 4, "blue")));
+            apply(&mut w, Event::InitDone);
+            assert_eq!(names(store.state()), ["b", "c"], "a disappeared while the watch was down");
+            assert_eq!(names(store.by_label("team", "blue")), ["b", "c"]);
+            assert!(store.by_label("team", "red").is_empty());
+            let b = store.get(&ObjectRef::new("b").within("ns")).unwrap();
+            assert_eq!(b.data.as_ref().unwrap()["rv"], "3");
+            assert!(b.metadata.managed_fields.is_none(), "managedFields are dropped by default");
+        }
+    }
+
+    #[test]
+    fn indexes_follow_updates_and_deletes() {
+        let (store, mut w) = StoreBuilder::new().index("rv-parity", |o: &ConfigMap| {
+            let rv: u32 = o.resource_version().and_then(|v| v.parse().ok()).unwrap_or(0);
+            vec![if rv % 2 == 0 { "even" } else { "odd" }.to_string()]
+        })
+        .build();
+        relist(&mut w, vec![cm("a", 1, "red")]);
+        apply(&mut w, Event::Apply(cm("b", 2, "red")));
+        assert_eq!(names(store.by_index("rv-parity", "odd")), ["a"]);
+        assert_eq!(names(store.by_index("rv-parity", "even")), ["b"]);
+        apply(&mut w, Event::Apply(cm("a", 3, "blue")));
+        assert_eq!(names(store.by_label("team", "red")), ["b"]);
+        assert_eq!(names(store.by_label("team", "blue")), ["a"]);
+        apply(&mut w, Event::Delete(cm("b", 4, "red")));
+        assert!(store.by_label("team", "red").is_empty());
+        assert!(store.by_index("rv-parity", "even").is_empty());
+        assert_eq!(store.index_keys(BY_LABEL), ["team=blue"]);
+        assert_eq!(names(store.by_namespace("ns")), ["a"]);
+        let sel: kube_core::selector::LabelSelector = "team in (blue,green)".parse().unwrap();
+        assert_eq!(names(store.by_selector(&sel)), ["a"]);
+    }
+
+    #[test]
+    fn subscribers_get_the_state_then_merged_changes() {
+        let (store, mut w) = store::<ConfigMap>();
+        relist(&mut w, vec![cm("a", 1, "red"), cm("b", 2, "red")]);
+        let mut sub = store.subscribe();
+        // Three changes to "a" before the subscriber reads: it sees the last state once.
+        apply(&mut w, Event::Apply(cm("a", 3, "red")));
+        apply(&mut w, Event::Apply(cm("a", 4, "red")));
+        apply(&mut w, Event::Apply(cm("c", 5, "red")));
+        apply(&mut w, Event::Delete(cm("b", 6, "red")));
+        drop(w);
+        let seen: Vec<String> = block_on(async {
+            let mut out = Vec::new();
+            while let Some(change) = sub.next().await {
+                out.push(match change {
+                    Changed::Applied(o) => format!("applied {} {}", o.name_any(), o.resource_version().unwrap()),
+                    Changed::Deleted(o) => format!("deleted {}", o.name_any()),
+                });
+            }
+            out
+        });
+        assert_eq!(seen, ["applied a 4", "deleted b", "applied c 5"]);
+    }
+}
