@@ -65,3 +65,40 @@ impl ApiResource {
         GroupVersionKind::gvk(&self.group, &self.version, &self.kind)
     }
 }
+
+/// Implements [`Resource`] for a type whose type information is an [`ApiResource`] and whose
+/// metadata is its `metadata` field.
+macro_rules! impl_dynamic_resource {
+    ($ty:ty $(, $param:ident)*) => {
+        impl<$($param),*> $crate::Resource for $ty {
+            type DynamicType = $crate::ApiResource;
+            type Scope = $crate::DynamicResourceScope;
+
+            fn kind(dt: &$crate::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.kind)
+            }
+            fn group(dt: &$crate::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.group)
+            }
+            fn version(dt: &$crate::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.version)
+            }
+            fn api_version(dt: &$crate::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.api_version)
+            }
+            fn plural(dt: &$crate::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.plural)
+            }
+            fn scope(dt: &$crate::ApiResource) -> $crate::Scope {
+                dt.scope
+            }
+            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+pub(crate) use impl_dynamic_resource;

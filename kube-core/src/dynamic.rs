@@ -1,11 +1,9 @@
 //! `DynamicObject`: an object of any type, with its body kept as JSON.
 
-use std::borrow::Cow;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiResource, DynamicResourceScope, Resource, Scope, TypeMeta};
+use crate::{ApiResource, TypeMeta};
 
 /// A JSON body that could not be read as the requested type.
 #[derive(Debug, thiserror::Error)]
@@ -75,32 +73,4 @@ impl DynamicObject {
     }
 }
 
-impl Resource for DynamicObject {
-    type DynamicType = ApiResource;
-    type Scope = DynamicResourceScope;
-
-    fn kind(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.kind)
-    }
-    fn group(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.group)
-    }
-    fn version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.version)
-    }
-    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.api_version)
-    }
-    fn plural(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.plural)
-    }
-    fn scope(dt: &ApiResource) -> Scope {
-        dt.scope
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+crate::api_resource::impl_dynamic_resource!(DynamicObject);

@@ -1,12 +1,10 @@
 //! Generic objects and lists: `Object<Spec, Status>` (any object with spec and optional status),
 //! `ObjectList<T>`, and the `TypeMeta` every object carries.
 
-use std::borrow::Cow;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiResource, DynamicResourceScope, Resource, Scope};
+use crate::{ApiResource, Resource};
 
 /// The `apiVersion` and `kind` of an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,35 +71,7 @@ impl<Spec, Status> Object<Spec, Status> {
     }
 }
 
-impl<Spec, Status> Resource for Object<Spec, Status> {
-    type DynamicType = ApiResource;
-    type Scope = DynamicResourceScope;
-
-    fn kind(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.kind)
-    }
-    fn group(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.group)
-    }
-    fn version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.version)
-    }
-    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.api_version)
-    }
-    fn plural(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.plural)
-    }
-    fn scope(dt: &ApiResource) -> Scope {
-        dt.scope
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+crate::api_resource::impl_dynamic_resource!(Object<Spec, Status>, Spec, Status);
 
 /// A list of objects as the API returns it: list metadata (resourceVersion, continue token,
 /// remaining item count) and the items.

@@ -144,15 +144,6 @@ fn refreshable(auth: &Auth) -> bool {
     }
 }
 
-fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut r = Request::new(req.body().clone());
-    *r.method_mut() = req.method().clone();
-    *r.uri_mut() = req.uri().clone();
-    *r.version_mut() = req.version();
-    *r.headers_mut() = req.headers().clone();
-    r
-}
-
 impl<S, B> Service<Request<Bytes>> for AuthService<S>
 where
     S: Service<Request<Bytes>, Response = Response<B>, Error = BoxError> + Clone + Send + 'static,
@@ -183,7 +174,7 @@ where
                 }
                 return inner.ready().await?.call(req).await;
             }
-            let retry = refreshable(&auth).then(|| copy_request(&req));
+            let retry = refreshable(&auth).then(|| super::retry::clone_request(&req));
             let applied = credentials(&auth, cert.as_deref()).await?;
             if let Some(value) = applied.header {
                 req.headers_mut().insert(AUTHORIZATION, value);

@@ -88,7 +88,8 @@ fn is_idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE)
 }
 
-fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+/// A copy of a request (its extensions excepted), to send it again.
+pub(crate) fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
     let mut clone = Request::new(req.body().clone());
     *clone.method_mut() = req.method().clone();
     *clone.uri_mut() = req.uri().clone();

@@ -449,11 +449,12 @@ mod tests {
 
     #[test]
     fn indexes_follow_updates_and_deletes() {
-        let (store, mut w) = StoreBuilder::new().index("rv-parity", |o: &ConfigMap| {
-            let rv: u32 = o.resource_version().and_then(|v| v.parse().ok()).unwrap_or(0);
-            vec![if rv % 2 == 0 { "even" } else { "odd" }.to_string()]
-        })
-        .build();
+        let (store, mut w) = StoreBuilder::new()
+            .index("rv-parity", |o: &ConfigMap| {
+                let rv: u32 = o.resource_version().and_then(|v| v.parse().ok()).unwrap_or(0);
+                vec![if rv % 2 == 0 { "even" } else { "odd" }.to_string()]
+            })
+            .build();
         relist(&mut w, vec![cm("a", 1, "red")]);
         apply(&mut w, Event::Apply(cm("b", 2, "red")));
         assert_eq!(names(store.by_index("rv-parity", "odd")), ["a"]);
@@ -485,7 +486,9 @@ mod tests {
             let mut out = Vec::new();
             while let Some(change) = sub.next().await {
                 out.push(match change {
-                    Changed::Applied(o) => format!("applied {} {}", o.name_any(), o.resource_version().unwrap()),
+                    Changed::Applied(o) => {
+                        format!("applied {} {}", o.name_any(), o.resource_version().unwrap())
+                    }
                     Changed::Deleted(o) => format!("deleted {}", o.name_any()),
                 });
             }
