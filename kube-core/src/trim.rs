@@ -19,12 +19,13 @@ pub fn strip_managed_fields(json: &[u8]) -> Option<Vec<u8>> {
     if cuts.is_empty() {
         return None;
     }
-    let removed: usize = cuts.iter().map(|(a, b)| b - a).sum();
-    let mut out = Vec::with_capacity(json.len() - removed);
+    let mut out = Vec::with_capacity(json.len());
     let mut at = 0;
     for (start, end) in cuts {
+        // Cuts are ordered and disjoint; stay safe even if they were not.
+        let start = start.clamp(at, json.len());
         out.extend_from_slice(&json[at..start]);
-        at = end;
+        at = end.clamp(start, json.len());
     }
     out.extend_from_slice(&json[at..]);
     Some(out)
@@ -80,7 +81,7 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
                     }
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
-                        depth -= 1;
+                        depth = depth.saturating_sub(1);
                         if depth == 0 {
                             return Some(j + 1);
                         }
@@ -96,7 +97,8 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
             while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
                 j += 1;
             }
-            Some(j)
+            // No value at all (`"a":}`): not JSON this scanner follows.
+            (j > i).then_some(j)
         }
     }
 }
@@ -155,11 +157,24 @@ fn find_cuts(b: &[u8]) -> Option<Vec<(usize, usize)>> {
                     let after = skip_ws(b, value_end);
                     // Cut the member with one neighbouring comma.
                     match (frame.comma_before, b.get(after)) {
-                        (Some(comma), _) => cuts.push((comma, value_end)),
-                        (None, Some(b',')) => cuts.push((frame.member_start, skip_ws(b, after + 1))),
-                        (None, _) => cuts.push((frame.member_start, value_end)),
+                        (Some(comma), _) => {
+                            cuts.push((comma, value_end));
+                            i = after;
+                        }
+                        (None, Some(b',')) => {
+                            // The first member goes with the comma after it: the next member
+                            // becomes the first, with no comma before it.
+                            let next = skip_ws(b, after + 1);
+                            cuts.push((frame.member_start, next));
+                            frame.member_start = next;
+                            expect_key = true;
+                            i = next;
+                        }
+                        (None, _) => {
+                            cuts.push((frame.member_start, value_end));
+                            i = after;
+                        }
                     }
-                    i = after;
                 } else {
                     i = value;
                 }
@@ -241,6 +256,32 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_and_odd_spacing_never_panic() {
+        let spaces = " ".repeat(20);
+        let texts = [
+            r#"{"metadata":{"managedFields":1,"managedFields":2}}"#.to_string(),
+            format!(r#"{{"metadata":{{"managedFields":1,{spaces}"managedFields":2,{spaces}"name":"a"}}}}"#),
+            r#"{"metadata":{"name":"a","managedFields":1,"managedFields":2}}"#.to_string(),
+            r#"{"metadata":{"managedFields":[],"managedFields":{},"managedFields":"x"}}"#.to_string(),
+        ];
+        for text in texts {
+            let out = strip_managed_fields(text.as_bytes()).unwrap();
+            let v: Value = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{text}: {e}: {}", String::from_utf8_lossy(&out)));
+            assert!(v["metadata"].get("managedFields").is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_real_json_is_safe() {
+        let v = json!({"type": "ADDED", "object": {"metadata": {"managedFields": [{"a": "b\\\"c"}], "name": "x"}, "spec": [1, true, null]}});
+        let text = serde_json::to_vec(&v).unwrap();
+        for end in 0..text.len() {
+            let _ = strip_managed_fields(&text[..end]);
+        }
+    }
+
+    #[test]
     fn garbage_is_left_to_the_decoder() {
         for text in
             [&b"{\"metadata\": {\"managedFields\": [1, 2"[..], b"{\"a\" 1}", b"\"unterminated", b"]]]"]
@@ -248,5 +289,6 @@ mod tests {
             let _ = strip_managed_fields(text);
         }
         assert!(strip_managed_fields(b"{\"metadata\": {\"managedFields\": [1, 2").is_none());
+        assert!(strip_managed_fields(b"{\"metadata\":{\"managedFields\":}}").is_none());
     }
 }

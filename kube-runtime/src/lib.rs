@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn run(client: kube_client::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use futures::TryStreamExt;
+//! use futures::StreamExt;
 //! use k8s_openapi::api::core::v1::Pod;
 //! use kube_client::Api;
 //! use kube_runtime::{reflector, watcher};
@@ -12,7 +12,12 @@
 //! let pods: Api<Pod> = Api::all(client);
 //! let (store, writer) = reflector::store();
 //! let stream = reflector::reflector(writer, watcher::watcher(pods, watcher::Config::default()));
-//! tokio::spawn(stream.try_for_each(|_| async { Ok(()) }));
+//! // Errors are yielded and the watcher carries on by itself: never stop at the first one.
+//! tokio::spawn(stream.for_each(|event| async move {
+//!     if let Err(e) = event {
+//!         eprintln!("watch error: {e}");
+//!     }
+//! }));
 //! store.wait_until_ready().await?;
 //! println!("{} pods", store.len());
 //! # Ok(()) }

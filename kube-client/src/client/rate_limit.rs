@@ -2,7 +2,7 @@
 //!
 //! client-go limits clients to 5 QPS with a burst of 10 by default; this client has no limit
 //! unless one is configured (the server's priority and fairness protects it), but one is a line
-//! away: `Config::rate_limit(qps, burst)`.
+//! away: [`ClientBuilder::rate_limit`](crate::client::ClientBuilder::rate_limit).
 
 use std::{
     sync::{Arc, Mutex},
@@ -49,7 +49,11 @@ impl RateLimiter {
         b.tokens = (b.tokens + elapsed * self.qps).min(self.burst);
         b.last = now;
         b.tokens -= 1.0;
-        if b.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-b.tokens / self.qps) }
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::try_from_secs_f64(-b.tokens / self.qps).unwrap_or(Duration::from_secs(3600))
+        }
     }
 
     /// Waits for a token.

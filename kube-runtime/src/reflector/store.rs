@@ -26,7 +26,7 @@ pub type Transform<K> = Arc<dyn Fn(K) -> K + Send + Sync>;
 /// How an object is kept.
 enum Stored<K> {
     Decoded(Arc<K>),
-    Compact(Box<[u8]>),
+    Compact(Arc<[u8]>),
 }
 
 /// One cached object: its value, resourceVersion and index keys (kept so that updates and
@@ -37,17 +37,41 @@ pub(crate) struct Entry<K> {
     keys: Box<[Vec<String>]>,
 }
 
+/// A cheap copy of a stored value, to decode outside the store's lock.
+pub(crate) enum StoredValue<K> {
+    Decoded(Arc<K>),
+    Compact(Arc<[u8]>),
+}
+
 impl<K: DeserializeOwned> Entry<K> {
     pub(crate) fn object(&self) -> Option<Arc<K>> {
         match &self.value {
             Stored::Decoded(o) => Some(o.clone()),
-            Stored::Compact(bytes) => match serde_json::from_slice(bytes) {
-                Ok(o) => Some(Arc::new(o)),
-                Err(e) => {
-                    tracing::error!(error = %e, "a cached object does not decode");
-                    None
-                }
-            },
+            Stored::Compact(bytes) => decode(bytes),
+        }
+    }
+
+    pub(crate) fn clone_value(&self) -> StoredValue<K> {
+        match &self.value {
+            Stored::Decoded(o) => StoredValue::Decoded(o.clone()),
+            Stored::Compact(bytes) => StoredValue::Compact(bytes.clone()),
+        }
+    }
+
+    pub(crate) fn decode_value(value: StoredValue<K>) -> Option<Arc<K>> {
+        match value {
+            StoredValue::Decoded(o) => Some(o),
+            StoredValue::Compact(bytes) => decode(&bytes),
+        }
+    }
+}
+
+fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Option<Arc<K>> {
+    match serde_json::from_slice(bytes) {
+        Ok(o) => Some(Arc::new(o)),
+        Err(e) => {
+            tracing::error!(error = %e, "a cached object does not decode");
+            None
         }
     }
 }
@@ -301,7 +325,7 @@ impl<K: Cacheable> Writer<K> {
         let resource_version = obj.meta().resource_version.as_deref().map(Box::from);
         let value = if self.compact {
             match serde_json::to_vec(obj) {
-                Ok(bytes) => Stored::Compact(bytes.into_boxed_slice()),
+                Ok(bytes) => Stored::Compact(Arc::from(bytes)),
                 Err(_) => Stored::Decoded(Arc::new(obj.clone())),
             }
         } else {
@@ -494,6 +518,9 @@ mod tests {
             }
             out
         });
-        assert_eq!(seen, ["applied a 4", "deleted b", "applied c 5"]);
+        // The initial state comes in no particular order; each object once, at its latest.
+        let mut seen = seen;
+        seen.sort();
+        assert_eq!(seen, ["applied a 4", "applied c 5", "deleted b"]);
     }
 }

@@ -15,6 +15,10 @@ use tokio::sync::Notify;
 use super::{ObjectRef, store::Shared};
 
 /// What happened to an object, as a subscriber sees it.
+///
+/// Changes a subscriber has not consumed yet are merged per object: it always gets the latest
+/// state, but a deletion followed by a re-creation under the same name arrives as one `Applied`
+/// (compare uids if that matters).
 #[derive(Debug, Clone)]
 pub enum Changed<K> {
     /// The object exists in this (current) state.
@@ -58,11 +62,13 @@ impl<K> Slot<K> {
 /// The subscribers of one store.
 pub(crate) struct Subscribers<K> {
     slots: Mutex<Vec<Weak<Slot<K>>>>,
+    /// Set when the writer is gone: later subscriptions start closed.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl<K> Default for Subscribers<K> {
     fn default() -> Self {
-        Self { slots: Mutex::new(Vec::new()) }
+        Self { slots: Mutex::new(Vec::new()), closed: std::sync::atomic::AtomicBool::new(false) }
     }
 }
 
@@ -73,11 +79,14 @@ impl<K> Subscribers<K> {
 
     pub(crate) fn add(&self, shared: Arc<Shared<K>>, current: Vec<ObjectRef>) -> Subscription<K> {
         let pending = current.iter().map(|k| (k.clone(), Change::Applied)).collect();
+        let mut slots = self.slots();
+        let closed = self.closed.load(std::sync::atomic::Ordering::SeqCst);
         let slot = Arc::new(Slot {
-            queue: Mutex::new(Queue { order: current.into(), pending, closed: false }),
+            queue: Mutex::new(Queue { order: current.into(), pending, closed }),
             notify: Notify::new(),
         });
-        self.slots().push(Arc::downgrade(&slot));
+        slots.push(Arc::downgrade(&slot));
+        drop(slots);
         Subscription { slot, shared, waiting: None }
     }
 
@@ -107,7 +116,9 @@ impl<K> Subscribers<K> {
     }
 
     pub(crate) fn close(&self) {
-        for slot in self.slots().iter().filter_map(Weak::upgrade) {
+        let slots = self.slots();
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        for slot in slots.iter().filter_map(Weak::upgrade) {
             slot.lock().closed = true;
             slot.notify.notify_one();
         }
@@ -124,20 +135,27 @@ pub struct Subscription<K> {
 
 impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Subscription<K> {
     fn try_next(&self) -> Option<Option<Changed<K>>> {
-        let mut q = self.slot.lock();
-        while let Some(key) = q.order.pop_front() {
-            let Some(change) = q.pending.remove(&key) else { continue };
+        loop {
+            let (key, change) = {
+                let mut q = self.slot.lock();
+                let Some(key) = q.order.pop_front() else {
+                    return if q.closed { Some(None) } else { None };
+                };
+                let Some(change) = q.pending.remove(&key) else { continue };
+                (key, change)
+            };
+            // Decoding happens outside the queue's lock, so the writer never waits on it.
             match change {
                 Change::Deleted(obj) => return Some(Some(Changed::Deleted(obj))),
                 Change::Applied => {
                     // The current state; if it is gone a Deleted change is already queued.
-                    if let Some(obj) = self.shared.read().objects.get(&key).and_then(|e| e.object()) {
+                    let current = self.shared.read().objects.get(&key).map(|e| e.clone_value());
+                    if let Some(obj) = current.and_then(super::store::Entry::decode_value) {
                         return Some(Some(Changed::Applied(obj)));
                     }
                 }
             }
         }
-        if q.closed { Some(None) } else { None }
     }
 }
 

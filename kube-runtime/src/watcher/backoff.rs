@@ -60,7 +60,8 @@ impl BackoffState {
         let base = self.policy.initial.as_secs_f64() * exp;
         let base = base.min(self.policy.max.as_secs_f64());
         let jitter = if self.policy.jitter > 0.0 { rand::random::<f64>() * self.policy.jitter } else { 0.0 };
-        Duration::from_secs_f64(base * (1.0 + jitter))
+        // Unusable settings (a cap of Duration::MAX, a non-finite factor) end at the cap.
+        Duration::try_from_secs_f64(base * (1.0 + jitter)).unwrap_or(self.policy.max)
     }
 
     /// Called when things work: a long enough healthy period resets the delay.

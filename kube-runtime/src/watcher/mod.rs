@@ -77,6 +77,17 @@ pub enum Error {
     /// The resourceVersion is too old (410 Gone): the watcher relists.
     #[error("resource version too old (410 Gone); relisting: {0}")]
     Gone(kube_core::Status),
+    /// The server closed a watch at once without sending anything: the watcher backs off
+    /// instead of reconnecting in a tight loop.
+    #[error("the server closed the watch immediately")]
+    WatchClosedEarly,
+    /// A streaming list ended before its initial-events-end bookmark (the server does not
+    /// support streaming lists); the watcher falls back to paged lists in `Auto` mode.
+    #[error("the streaming list ended before the initial state was complete")]
+    StreamingListIncomplete,
+    /// The watcher's configuration cannot work (bad selector, zero timeout); the stream ends.
+    #[error("invalid watcher configuration: {0}")]
+    InvalidConfig(#[source] kube_core::Error),
 }
 
 /// How the initial state is obtained.
@@ -246,6 +257,9 @@ struct Machine<S: Source> {
     streaming_unsupported: bool,
     /// Wait this long before the next request (after an error).
     delay: Option<Duration>,
+    /// When the current watch was opened, and whether it has sent anything yet.
+    watch_opened: tokio::time::Instant,
+    watch_heard: bool,
 }
 
 type Step<K> = (Option<Result<Event<K>, Error>>, State<K>);
@@ -274,7 +288,9 @@ impl<S: Source> Machine<S> {
         match state {
             State::Empty { quorum } if self.use_streaming() => {
                 let wp = self.config.watch_params().streaming_lists();
-                match self.source.watch(&wp, "").await {
+                // resourceVersion "0" serves the initial state from the cache, "" is a quorum read.
+                let rv = if !quorum && self.config.list_semantic == ListSemantic::Any { "0" } else { "" };
+                match self.source.watch(&wp, rv).await {
                     Ok(stream) => (Some(Ok(Event::Init)), State::Streaming { stream }),
                     Err(e)
                         if self.config.initial_list_strategy == InitialListStrategy::Auto
@@ -340,6 +356,7 @@ impl<S: Source> Machine<S> {
                 Some(Ok(WatchEvent::Deleted(_))) => (None, State::Streaming { stream }),
                 Some(Ok(WatchEvent::Bookmark(b))) if b.is_initial_events_end() => {
                     self.backoff.healthy();
+                    self.watch_heard = true;
                     let resource_version = b.metadata.resource_version;
                     (Some(Ok(Event::InitDone)), State::Watching { resource_version, stream: Some(stream) })
                 }
@@ -351,12 +368,22 @@ impl<S: Source> Machine<S> {
                     self.fail(Error::WatchError(status), State::Empty { quorum: false })
                 }
                 Some(Err(e)) => self.fail(Error::WatchFailed(e), State::Empty { quorum: false }),
-                // Ended before the initial state was complete: start over.
-                None => (None, State::Empty { quorum: false }),
+                // Ended before the initial state was complete: a server that ignores
+                // `sendInitialEvents` does this; fall back to paged lists when allowed.
+                None => {
+                    if self.config.initial_list_strategy == InitialListStrategy::Auto {
+                        self.streaming_unsupported = true;
+                    }
+                    self.fail(Error::StreamingListIncomplete, State::Empty { quorum: false })
+                }
             },
             State::Watching { resource_version, stream: None } => {
                 match self.source.watch(&self.config.watch_params(), &resource_version).await {
-                    Ok(stream) => (None, State::Watching { resource_version, stream: Some(stream) }),
+                    Ok(stream) => {
+                        self.watch_opened = tokio::time::Instant::now();
+                        self.watch_heard = false;
+                        (None, State::Watching { resource_version, stream: Some(stream) })
+                    }
                     Err(e) if e.is_gone() => {
                         let status = e.status().cloned().unwrap_or_default();
                         self.fail(Error::Gone(status), State::Empty { quorum: true })
@@ -367,15 +394,22 @@ impl<S: Source> Machine<S> {
                 }
             }
             State::Watching { resource_version, stream: Some(mut stream) } => match stream.next().await {
+                // The server ended a watch at once without a word: back off rather than spin.
+                None if !self.watch_heard && self.watch_opened.elapsed() < Duration::from_secs(1) => {
+                    self.fail(Error::WatchClosedEarly, State::Watching { resource_version, stream: None })
+                }
                 Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    self.watch_heard = true;
                     let resource_version = o.resource_version().unwrap_or(resource_version);
                     (Some(Ok(Event::Apply(o))), State::Watching { resource_version, stream: Some(stream) })
                 }
                 Some(Ok(WatchEvent::Deleted(o))) => {
+                    self.watch_heard = true;
                     let resource_version = o.resource_version().unwrap_or(resource_version);
                     (Some(Ok(Event::Delete(o))), State::Watching { resource_version, stream: Some(stream) })
                 }
                 Some(Ok(WatchEvent::Bookmark(b))) => {
+                    self.watch_heard = true;
                     self.backoff.healthy();
                     let resource_version = b.metadata.resource_version;
                     (None, State::Watching { resource_version, stream: Some(stream) })
@@ -422,7 +456,8 @@ pub fn metadata_watcher<K>(
 where
     K: Resource + Clone + Send + Sync + 'static,
 {
-    watch_source(Metadata(api), config)
+    let strip_managed_fields = config.drop_managed_fields;
+    watch_source(Metadata { api, strip_managed_fields }, config)
 }
 
 /// Watches one object by name: yields `Some(object)` as it changes and `None` while it does not
@@ -460,12 +495,18 @@ pub fn watch_source<S: Source>(
     source: S,
     config: Config,
 ) -> BoxStream<'static, Result<Event<S::Value>, Error>> {
+    let valid = config.watch_params().validate().and_then(|()| config.list_params(None, false).validate());
+    if let Err(e) = valid {
+        return futures::stream::once(futures::future::ready(Err(Error::InvalidConfig(e)))).boxed();
+    }
     let machine = Machine {
         backoff: BackoffState::new(config.backoff.clone()),
         source,
         config,
         streaming_unsupported: false,
         delay: None,
+        watch_opened: tokio::time::Instant::now(),
+        watch_heard: false,
     };
     let quorum = machine.config.list_semantic == ListSemantic::MostRecent;
     futures::stream::unfold((machine, State::Empty { quorum }), |(mut machine, state)| async move {
@@ -682,7 +723,7 @@ mod tests {
         ]));
         let got = take(&script, Config::default(), 5).await;
         assert_eq!(got, ["init", "init-apply a", "init-apply b", "init-done", "apply a"]);
-        assert_eq!(script.asked(), ["stream rv="]);
+        assert_eq!(script.asked(), ["stream rv=0"]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -691,7 +732,48 @@ mod tests {
         let script = Script::default().watch(Err(refused)).list(Ok(page(vec![cm("a", 1)], 2, None)));
         let got = take(&script, Config::default(), 3).await;
         assert_eq!(got, ["init", "init-apply a", "init-done"]);
-        assert_eq!(script.asked(), ["stream rv=", "list rv=0 continue="]);
+        assert_eq!(script.asked(), ["stream rv=0", "list rv=0 continue="]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_closed_at_once_is_an_error_with_backoff_not_a_busy_loop() {
+        let script = Script::default()
+            .list(Ok(page(vec![], 5, None)))
+            .watch(Ok(vec![]))
+            .watch(Ok(vec![]))
+            .watch(Ok(vec![Ok(WatchEvent::Added(cm("a", 6)))]));
+        let config = Config::default().list_watch().backoff(Backoff { jitter: 0.0, ..Backoff::default() });
+        let start = tokio::time::Instant::now();
+        let got = take(&script, config, 5).await;
+        assert_eq!(got[..2], ["init", "init-done"]);
+        assert_eq!(got[2..4], ["error the server closed the watch immediately"; 2]);
+        assert_eq!(got[4], "apply a");
+        assert_eq!(start.elapsed(), Duration::from_millis(800 + 1600));
+        assert_eq!(script.asked(), ["list rv=0 continue=", "watch rv=5", "watch rv=5", "watch rv=5"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_streaming_list_without_its_bookmark_falls_back_to_paged_lists() {
+        // A server that ignores sendInitialEvents: sends the objects, never the bookmark, ends.
+        let script = Script::default().watch(Ok(vec![Ok(WatchEvent::Added(cm("a", 1)))])).list(Ok(page(
+            vec![cm("a", 1)],
+            2,
+            None,
+        )));
+        let got = take(&script, Config::default(), 6).await;
+        assert_eq!(got[..2], ["init", "init-apply a"]);
+        assert!(got[2].contains("streaming list ended"), "{got:?}");
+        assert_eq!(got[3..], ["init", "init-apply a", "init-done"]);
+        assert_eq!(script.asked(), ["stream rv=0", "list rv=0 continue="]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_impossible_configuration_is_one_error_and_the_end() {
+        let script = Script::default();
+        let events: Vec<_> = watch_source(script.clone(), Config::default().labels("a in b")).collect().await;
+        assert_eq!(events.len(), 1);
+        assert!(matches!(events[0], Err(Error::InvalidConfig(_))));
+        assert!(script.asked().is_empty(), "nothing was sent");
     }
 
     #[tokio::test(start_paused = true)]

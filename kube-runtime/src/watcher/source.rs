@@ -1,11 +1,12 @@
 //! Where a watcher gets its lists and watches: whole objects or metadata only.
 
 use futures::{StreamExt, TryFutureExt, future::BoxFuture, stream::BoxStream};
-use kube_client::{Api, Error};
-use kube_core::{ObjectList, PartialObjectMetadata, Resource, WatchEvent};
+use kube_client::{Api, Client, Error};
+use kube_core::{
+    ObjectList, PartialObjectMetadata, Resource, WatchEvent,
+    params::{ListParams, WatchParams},
+};
 use serde::{Serialize, de::DeserializeOwned};
-
-use kube_core::params::{ListParams, WatchParams};
 
 /// A stream of watch events.
 pub type EventStream<K> = BoxStream<'static, Result<WatchEvent<K>, Error>>;
@@ -26,13 +27,22 @@ pub trait Source: Clone + Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>>;
 }
 
-/// Whole objects; with `strip_managed_fields`, `metadata.managedFields` are cut from the bytes
-/// before decoding (cheaper than decoding and dropping them).
+/// Whole objects.
 #[derive(Clone)]
 pub struct Objects<K: Resource> {
     /// The objects' API.
     pub api: Api<K>,
-    /// Cut `metadata.managedFields` before decoding.
+    /// Cut `metadata.managedFields` from the bytes before decoding (cheaper than decoding and
+    /// dropping them).
+    pub strip_managed_fields: bool,
+}
+
+/// Metadata only ([`PartialObjectMetadata`]).
+#[derive(Clone)]
+pub struct Metadata<K: Resource> {
+    /// The objects' API.
+    pub api: Api<K>,
+    /// Cut `metadata.managedFields` from the bytes before decoding.
     pub strip_managed_fields: bool,
 }
 
@@ -44,6 +54,44 @@ fn decode_trimmed<T: DeserializeOwned>(bytes: &[u8], uri: &str) -> Result<T, Err
     serde_json::from_str(text).map_err(|e| Error::Decode { uri: uri.to_string(), source: e.into() })
 }
 
+fn list_via<T>(
+    client: Client,
+    req: Result<http::Request<Vec<u8>>, kube_core::Error>,
+    strip: bool,
+) -> BoxFuture<'static, Result<ObjectList<T>, Error>>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    Box::pin(async move {
+        let req = req?;
+        if !strip {
+            return client.request(req).await;
+        }
+        let uri = req.uri().path().to_string();
+        let bytes = client.request_bytes(req).await?;
+        decode_trimmed(&bytes, &uri)
+    })
+}
+
+fn watch_via<T>(
+    client: Client,
+    req: Result<http::Request<Vec<u8>>, kube_core::Error>,
+    strip: bool,
+) -> BoxFuture<'static, Result<EventStream<T>, Error>>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    Box::pin(async move {
+        let req = req?;
+        if !strip {
+            return client.request_events::<T>(req).map_ok(|s| s.boxed()).await;
+        }
+        let uri = req.uri().path().to_string();
+        let lines = client.request_raw_lines(req).await?;
+        Ok(lines.map(move |line| line.and_then(|l| decode_trimmed::<WatchEvent<T>>(&l, &uri))).boxed())
+    })
+}
+
 impl<K> Source for Objects<K>
 where
     K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + Sync + 'static,
@@ -51,37 +99,17 @@ where
     type Value = K;
 
     fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<K>, Error>> {
-        let req = self.api.request_builder().list(lp);
-        let client = self.api.client().clone();
-        if !self.strip_managed_fields {
-            return Box::pin(async move { client.request(req?).await });
-        }
-        Box::pin(async move {
-            let req = req?;
-            let uri = req.uri().path().to_string();
-            let bytes = client.request_bytes(req).await?;
-            decode_trimmed(&bytes, &uri)
-        })
+        list_via(self.api.client().clone(), self.api.request_builder().list(lp), self.strip_managed_fields)
     }
 
     fn watch(&self, wp: &WatchParams, rv: &str) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
-        let req = self.api.request_builder().watch(wp, rv);
-        let client = self.api.client().clone();
-        if !self.strip_managed_fields {
-            return Box::pin(async move { client.request_events::<K>(req?).map_ok(|s| s.boxed()).await });
-        }
-        Box::pin(async move {
-            let req = req?;
-            let uri = req.uri().path().to_string();
-            let lines = client.request_raw_lines(req).await?;
-            Ok(lines.map(move |line| line.and_then(|l| decode_trimmed::<WatchEvent<K>>(&l, &uri))).boxed())
-        })
+        watch_via(
+            self.api.client().clone(),
+            self.api.request_builder().watch(wp, rv),
+            self.strip_managed_fields,
+        )
     }
 }
-
-/// Metadata only ([`PartialObjectMetadata`]).
-#[derive(Clone)]
-pub struct Metadata<K: Resource>(pub Api<K>);
 
 impl<K> Source for Metadata<K>
 where
@@ -90,9 +118,11 @@ where
     type Value = PartialObjectMetadata<K>;
 
     fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<Self::Value>, Error>> {
-        let req = self.0.request_builder().list_metadata(lp);
-        let client = self.0.client().clone();
-        Box::pin(async move { client.request(req?).await })
+        list_via(
+            self.api.client().clone(),
+            self.api.request_builder().list_metadata(lp),
+            self.strip_managed_fields,
+        )
     }
 
     fn watch(
@@ -100,8 +130,7 @@ where
         wp: &WatchParams,
         rv: &str,
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>> {
-        let req = self.0.request_builder().watch_metadata(wp, rv);
-        let client = self.0.client().clone();
-        Box::pin(async move { client.request_events::<Self::Value>(req?).map_ok(|s| s.boxed()).await })
+        let req = self.api.request_builder().watch_metadata(wp, rv);
+        watch_via(self.api.client().clone(), req, self.strip_managed_fields)
     }
 }
