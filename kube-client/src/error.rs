@@ -34,6 +34,11 @@ pub enum Error {
         uri: String,
     },
 
+    /// A setting cannot be used (a cluster URL without a host, a bad proxy URL, a header value
+    /// that is not valid in HTTP).
+    #[error("invalid client configuration: {0}")]
+    InvalidConfig(String),
+
     /// TLS could not be set up (bad certificate, key or CA).
     #[error("tls error: {0}")]
     Tls(String),

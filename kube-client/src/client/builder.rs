@@ -144,7 +144,7 @@ impl ClientBuilder {
             (None, None) => tls::client_config(&config.root_certs, config.accept_invalid_certs, None)?,
         };
         let proxy = ProxyConnector::new(config.proxy_url.as_ref(), config.connect_timeout)
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
         let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
         let https = match &config.tls_server_name {
             Some(name) => {
@@ -188,7 +188,7 @@ impl ClientBuilder {
         fixed.insert(
             USER_AGENT,
             HeaderValue::try_from(&self.user_agent)
-                .map_err(|e| Error::Tls(format!("invalid user agent: {e}")))?,
+                .map_err(|e| Error::InvalidConfig(format!("invalid user agent: {e}")))?,
         );
         fixed.extend(headers::impersonation_headers(&config.impersonation)?);
 

@@ -48,9 +48,9 @@ impl std::fmt::Debug for ProxyConnector {
     }
 }
 
-/// A proxy URL that cannot be used.
+/// A proxy URL that cannot be used (its credentials, if any, are not shown).
 #[derive(Debug, thiserror::Error)]
-#[error("unsupported proxy-url {url:?}: {reason}")]
+#[error("unsupported proxy-url {:?}: {reason}", crate::config::redact_url(url))]
 pub struct ProxyError {
     url: String,
     reason: &'static str,
@@ -96,10 +96,15 @@ impl ProxyConnector {
     }
 }
 
+/// The `Proxy-Authorization` value for the `user:password@` part of a proxy URL (percent-decoded,
+/// as URLs encode reserved characters in credentials).
 fn basic_auth_of(url: &Uri) -> Option<http::HeaderValue> {
     use base64::Engine as _;
     let userinfo = url.authority()?.as_str().rsplit_once('@')?.0;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(userinfo);
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned());
+    let credentials = format!("{}:{}", decode(user)?, decode(password)?);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
     let mut value = http::HeaderValue::try_from(format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
@@ -144,5 +149,30 @@ impl Service<Uri> for ProxyConnector {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_credentials_are_percent_decoded() {
+        let url: Uri = "http://us%20er:p%40ss@proxy:3128".parse().unwrap();
+        let value = basic_auth_of(&url).unwrap();
+        assert!(value.is_sensitive());
+        use base64::Engine as _;
+        let encoded = value.to_str().unwrap().strip_prefix("Basic ").unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        assert_eq!(decoded, b"us er:p@ss");
+        assert!(basic_auth_of(&"http://proxy:3128".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn proxy_errors_hide_credentials() {
+        let url: Uri = "socks5://user:secret@proxy:1080".parse().unwrap();
+        let err = ProxyConnector::new(Some(&url), None).unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(err.contains("proxy:1080"), "{err}");
     }
 }

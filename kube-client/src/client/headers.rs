@@ -17,7 +17,8 @@ pub const USER_AGENT: &str = concat!("kube-client/", env!("CARGO_PKG_VERSION"));
 pub fn impersonation_headers(imp: &Impersonation) -> Result<HeaderMap, Error> {
     let mut headers = HeaderMap::new();
     let value = |v: &str| {
-        HeaderValue::try_from(v).map_err(|e| Error::Tls(format!("invalid impersonation value {v:?}: {e}")))
+        HeaderValue::try_from(v)
+            .map_err(|e| Error::InvalidConfig(format!("invalid impersonation value {v:?}: {e}")))
     };
     if let Some(user) = &imp.user {
         headers.append("impersonate-user", value(user)?);
@@ -32,7 +33,7 @@ pub fn impersonation_headers(imp: &Impersonation) -> Result<HeaderMap, Error> {
         // Extra keys go in the header name, percent-encoded as the API server expects.
         let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
         let name = HeaderName::try_from(format!("impersonate-extra-{}", encoded.to_lowercase()))
-            .map_err(|e| Error::Tls(format!("invalid impersonation extra key {key:?}: {e}")))?;
+            .map_err(|e| Error::InvalidConfig(format!("invalid impersonation extra key {key:?}: {e}")))?;
         for v in values {
             headers.append(name.clone(), value(v)?);
         }

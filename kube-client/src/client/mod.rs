@@ -84,7 +84,7 @@ impl Client {
     ) -> Result<Self, Error> {
         let parts = cluster_url.clone().into_parts();
         let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
-            return Err(Error::Tls(format!("cluster url {cluster_url} needs a scheme and a host")));
+            return Err(Error::InvalidConfig(format!("cluster url {cluster_url} needs a scheme and a host")));
         };
         let path_prefix =
             parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();

@@ -36,8 +36,8 @@ impl RetryPolicy {
         Self { max_retries: 0, ..Self::default() }
     }
 
-    /// The backoff before retry number `attempt` (0-based): a random delay up to
-    /// `base * 2^attempt`, capped at `max_delay` ("full jitter").
+    /// The backoff before retry number `attempt` (0-based): a random delay between half and all
+    /// of `base * 2^attempt`, capped at `max_delay` ("equal jitter").
     pub fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.base_delay.saturating_mul(2u32.saturating_pow(attempt)).min(self.max_delay);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
@@ -48,6 +48,7 @@ impl RetryPolicy {
     fn delay_after_response<B>(
         &self,
         method: &Method,
+        path: &str,
         response: &Response<B>,
         attempt: u32,
     ) -> Option<Duration> {
@@ -59,6 +60,8 @@ impl RetryPolicy {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let retriable = match status {
+            // An eviction blocked by a PodDisruptionBudget answers 429: an answer, not overload.
+            StatusCode::TOO_MANY_REQUESTS if path.ends_with("/eviction") => false,
             // The server did not process the request: safe for every verb.
             StatusCode::TOO_MANY_REQUESTS => true,
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
@@ -151,7 +154,7 @@ where
                 let result = inner.ready().await?.call(this_try).await;
                 let delay = match &result {
                     _ if attempt >= policy.max_retries => None,
-                    Ok(resp) => policy.delay_after_response(&method, resp, attempt),
+                    Ok(resp) => policy.delay_after_response(&method, req.uri().path(), resp, attempt),
                     Err(e) => policy.delay_after_error(&method, e, attempt),
                 };
                 let Some(delay) = delay else { return result };
@@ -246,6 +249,19 @@ mod tests {
         let mut svc = RetryLayer::new(policy).layer(svc);
         assert_eq!(svc.ready().await.unwrap().call(req(Method::GET)).await.unwrap().status(), 429);
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_eviction_refused_by_a_disruption_budget_is_returned_at_once() {
+        let (svc, calls) = scripted(vec![(429, Some("10"))]);
+        let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/namespaces/n/pods/p/eviction")
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(svc.ready().await.unwrap().call(req).await.unwrap().status(), 429);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -28,8 +28,9 @@ pub const EXEC_INFO_ENV: &str = "KUBERNETES_EXEC_INFO";
 /// At most this many bytes of a failing plugin's standard error go into the error message.
 const MAX_STDERR: usize = 2048;
 
-/// The cluster's details given to a plugin when `provideClusterInfo` is true.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The cluster's details given to a plugin when `provideClusterInfo` is true. `Debug` output
+/// hides proxy credentials.
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExecClusterInfo {
     /// The server URL.
@@ -46,6 +47,20 @@ pub struct ExecClusterInfo {
     pub disable_compression: bool,
     /// The `client.authentication.k8s.io/exec` extension of the cluster.
     pub config: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for ExecClusterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecClusterInfo")
+            .field("server", &self.server)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("certificate_authority_data", &self.certificate_authority_data.as_ref().map(Vec::len))
+            .field("proxy_url", &super::secret::RedactedUrl(self.proxy_url.as_deref()))
+            .field("disable_compression", &self.disable_compression)
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl ExecClusterInfo {

@@ -135,8 +135,8 @@ pub struct NamedCluster {
     pub source_file: Option<PathBuf>,
 }
 
-/// Where a cluster is and how to trust it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Where a cluster is and how to trust it. `Debug` output hides proxy credentials.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Cluster {
     /// The API server's URL, e.g. `https://10.0.0.1:6443`.
@@ -166,6 +166,22 @@ pub struct Cluster {
     /// Unknown fields.
     #[serde(flatten)]
     pub other: OtherFields,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("certificate_authority_data", &self.certificate_authority_data.as_ref().map(|d| d.len()))
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("proxy_url", &super::secret::RedactedUrl(self.proxy_url.as_deref()))
+            .field("disable_compression", &self.disable_compression)
+            .field("extensions", &self.extensions)
+            .field("other", &self.other)
+            .finish()
+    }
 }
 
 /// A context (cluster + user + namespace) with its name.

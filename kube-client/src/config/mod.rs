@@ -47,7 +47,7 @@ pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
 pub(crate) use oidc::tests as oidc_test;
 pub use oidc::{OIDC_REQUEST_TIMEOUT, OidcAuth, OidcConfig, OidcError};
 pub use resolve::{KubeConfigOptions, KubeconfigSource};
-pub use secret::SecretString;
+pub use secret::{SecretString, redact_url};
 pub use tls::{Identity, parse_certificates, parse_private_key};
 pub use token_file::{TOKEN_FILE_REFRESH, TokenFile};
 
@@ -71,7 +71,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(295);
 /// config.auth = Auth::Token(SecretString::new("abc"));
 /// assert!(!format!("{config:?}").contains("abc"));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The API server's URL; may have a path prefix (e.g. behind a proxying gateway).
@@ -99,8 +99,29 @@ pub struct Config {
     pub impersonation: Impersonation,
     /// Timeout for establishing a connection; `None` for none.
     pub connect_timeout: Option<Duration>,
-    /// Timeout for reading a response; `None` for none.
+    /// Timeout for the response (its status and headers) to arrive; `None` for none. Bodies are
+    /// not bounded by it, so watches and log streams run as long as the server keeps them open.
     pub read_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proxy = self.proxy_url.as_ref().map(ToString::to_string);
+        f.debug_struct("Config")
+            .field("cluster_url", &self.cluster_url)
+            .field("default_namespace", &self.default_namespace)
+            .field("root_certs", &self.root_certs.len())
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("proxy_url", &secret::RedactedUrl(proxy.as_deref()))
+            .field("disable_compression", &self.disable_compression)
+            .field("identity", &self.identity)
+            .field("auth", &self.auth)
+            .field("impersonation", &self.impersonation)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .finish()
+    }
 }
 
 impl Config {

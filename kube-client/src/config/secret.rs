@@ -67,9 +67,40 @@ impl fmt::Debug for Redacted {
     }
 }
 
+/// A URL with any `user:password@` part replaced by `<redacted>@`, for `Debug` output and
+/// error messages (proxy URLs may carry credentials).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{REDACTED}@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Debug-prints an optional URL with its credentials redacted.
+pub(crate) struct RedactedUrl<'a>(pub(crate) Option<&'a str>);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(url) => write!(f, "Some({:?})", redact_url(url)),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(redact_url("http://user:pa%40ss@proxy:3128/x"), "http://<redacted>@proxy:3128/x");
+        assert_eq!(redact_url("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(redact_url("http://proxy/a@b"), "http://proxy/a@b");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
 
     #[test]
     fn debug_is_redacted() {
