@@ -236,3 +236,59 @@ async fn create_list_and_watch_configmaps() {
         client.request::<ConfigMap>(cms.create(&PostParams::default(), body).unwrap()).await.unwrap_err();
     assert!(err.status().unwrap().is_already_exists(), "{err}");
 }
+
+#[tokio::test]
+async fn impersonation_headers_reach_the_apiserver() {
+    use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+    let mut config = admin_config();
+    config.impersonation.user = Some("jane".into());
+    config.impersonation.groups = vec!["team-a".into(), "team-b".into()];
+    let client = Client::try_from(config).unwrap();
+    // Who does the apiserver think we are?
+    let review = serde_json::to_vec(
+        &serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}),
+    )
+    .unwrap();
+    let req = Request::new("/apis/authentication.k8s.io/v1/selfsubjectreviews")
+        .create(&PostParams::default(), review)
+        .unwrap();
+    let who: SelfSubjectReview = client.request(req).await.unwrap();
+    let user = who.status.unwrap().user_info.unwrap();
+    assert_eq!(user.username.as_deref(), Some("jane"));
+    let groups = user.groups.unwrap_or_default();
+    assert!(groups.contains(&"team-a".to_string()) && groups.contains(&"team-b".to_string()), "{groups:?}");
+    // jane has no rights: a typed 403 that names her.
+    let err = get_default_namespace(&client).await.unwrap_err();
+    assert!(err.status().unwrap().is_forbidden());
+    assert!(err.status().unwrap().message.contains("\"jane\""), "{err}");
+}
+
+#[tokio::test]
+async fn tls_server_name_and_insecure_skip_verify() {
+    // The serving certificate names `kubernetes.default` but not `wrong.example`.
+    let mut config = admin_config();
+    config.tls_server_name = Some("kubernetes.default".into());
+    get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap();
+
+    let mut config = admin_config();
+    config.tls_server_name = Some("wrong.example".into());
+    let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+
+    // Without the CA, verification fails, unless it is turned off.
+    let mut config = admin_config();
+    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    config.accept_invalid_certs = true;
+    get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_side_rate_limit_spaces_requests() {
+    let client = kube_client::client::ClientBuilder::new(admin_config()).rate_limit(10.0, 2).build().unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..6 {
+        get_default_namespace(&client).await.unwrap();
+    }
+    // A burst of 2, then 4 more at 10 per second: at least 0.4 s.
+    assert!(start.elapsed() >= std::time::Duration::from_millis(390), "{:?}", start.elapsed());
+}
