@@ -292,3 +292,36 @@ async fn a_client_side_rate_limit_spaces_requests() {
     // A burst of 2, then 4 more at 10 per second: at least 0.4 s.
     assert!(start.elapsed() >= std::time::Duration::from_millis(390), "{:?}", start.elapsed());
 }
+
+/// Run in a child process by `proxies_from_the_environment` (the environment of a test process
+/// cannot be changed safely): connects as the environment's proxy variables say.
+#[tokio::test]
+#[ignore = "run by proxies_from_the_environment in a child process"]
+async fn child_connects_with_env_proxy() {
+    let path = std::env::var("KUBE_TEST_CHILD_KUBECONFIG").expect("run by proxies_from_the_environment");
+    let client = Client::try_from(config_from(Path::new(&path))).unwrap();
+    get_default_namespace(&client).await.unwrap();
+}
+
+#[tokio::test]
+async fn proxies_from_the_environment() {
+    let (proxy, tunnels) = start_connect_proxy().await;
+    let kubeconfig = env().admin().kubeconfig().path().to_path_buf();
+    let run_child = |no_proxy: &'static str| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--ignored", "--exact", "child_connects_with_env_proxy", "--test-threads=1"])
+            .env("KUBE_TEST_CHILD_KUBECONFIG", &kubeconfig)
+            .env("HTTPS_PROXY", &proxy)
+            .env("NO_PROXY", no_proxy)
+            .env_remove("https_proxy")
+            .env_remove("no_proxy");
+        async move { tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap() }
+    };
+    let out = run_child("").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1, "HTTPS_PROXY was used");
+
+    let out = run_child("127.0.0.1").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1, "NO_PROXY bypassed the proxy");
+}

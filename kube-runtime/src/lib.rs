@@ -1,6 +1,6 @@
-//! Building blocks for controllers, as streams: a [`watcher`] that never loses an event (list then
-//! watch, bookmarks, resume, relist on 410, backoff), and a [`reflector`] that keeps a cached,
-//! indexed [`Store`](reflector::Store) in sync and shares it with many consumers.
+//! Building blocks for controllers, as streams: a [`watcher()`] that never loses an event (list then
+//! watch, bookmarks, resume, relist on 410, backoff), and a [`reflector()`] that keeps a cached,
+//! indexed [`Store`] in sync and shares it with many consumers.
 //!
 //! ```no_run
 //! # async fn run(client: kube_client::Client) -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,8 @@
 //! resourceVersion after a watch ends or the connection drops, relists after `410 Gone`, and
 //! backs off after errors, which it still yields to the consumer.
 //!
-//! Every transition is one arm of [`step`]: a state machine driven by `futures::stream::unfold`.
+//! Every transition is one arm of a `step` function: a state machine driven by
+//! `futures::stream::unfold`.
 
 mod backoff;
 mod source;
