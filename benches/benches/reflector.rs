@@ -176,9 +176,36 @@ fn throughput(c: &mut Criterion) {
     group.finish();
 }
 
+/// What reading from the store costs: compact objects are decoded on every read.
+fn store_reads(c: &mut Criterion) {
+    use kube_runtime::{reflector, watcher::Event};
+    let pods: Vec<Pod> =
+        (0..1000).map(|i| serde_json::from_value(kube_benches::pods::pod(i, 0)).unwrap()).collect();
+    let mut group = c.benchmark_group("store_get");
+    for (name, decoded) in [("compact", false), ("decoded", true)] {
+        let builder = reflector::StoreBuilder::new();
+        let (store, mut writer) = if decoded { builder.decoded().build() } else { builder.build() };
+        writer.apply(&Event::Init);
+        for pod in &pods {
+            writer.apply(&Event::InitApply(writer.transform(pod.clone())));
+        }
+        writer.apply(&Event::InitDone);
+        let keys = store.keys();
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % keys.len();
+                store.get(&keys[i])
+            })
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     memory_report();
     let mut c = Criterion::default().configure_from_args();
     throughput(&mut c);
+    store_reads(&mut c);
     c.final_summary();
 }
