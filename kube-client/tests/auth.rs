@@ -28,12 +28,7 @@ use kube_core::{
 };
 use kube_test::Credentials;
 
-use common::{config_from, env};
-
-fn base64_encode(data: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(data)
-}
+use common::{config_from, env, write_exec_kubeconfig};
 
 /// The certificate and key PEM of a new client-certificate user.
 fn cert_user(name: &str, groups: &[&str]) -> (String, String) {
@@ -97,32 +92,7 @@ async fn exec_plugin_with_only_a_client_certificate() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cred.json"), cert_credential(&cert_pem, &key_pem, None)).unwrap();
     let plugin = file_plugin(dir.path());
-    let kubeconfig = format!(
-        r#"apiVersion: v1
-kind: Config
-current-context: exec
-clusters:
-- name: test
-  cluster:
-    server: {server}
-    certificate-authority-data: {ca}
-users:
-- name: exec
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      command: {plugin}
-      interactiveMode: Never
-contexts:
-- name: exec
-  context: {{cluster: test, user: exec}}
-"#,
-        server = env().server_url(),
-        ca = base64_encode(env().ca_pem().as_bytes()),
-        plugin = plugin.display()
-    );
-    let path = dir.path().join("config");
-    std::fs::write(&path, kubeconfig).unwrap();
+    let path = write_exec_kubeconfig(dir.path(), &plugin);
 
     let client = Client::try_from(config_from(&path)).unwrap();
     assert_eq!(runs(dir.path()), 0, "building the client does not run the plugin");

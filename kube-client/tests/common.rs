@@ -35,3 +35,41 @@ pub fn admin_client() -> Client {
 pub fn namespace(prefix: &str) -> String {
     env().create_unique_namespace(prefix).unwrap()
 }
+
+/// Base64 of `data`, as kubeconfig `*-data` fields hold it.
+pub fn base64_encode(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Writes a kubeconfig for the shared control plane whose user runs the exec plugin `plugin`,
+/// into `dir`, and returns its path.
+pub fn write_exec_kubeconfig(dir: &Path, plugin: &Path) -> std::path::PathBuf {
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: exec
+clusters:
+- name: test
+  cluster:
+    server: {server}
+    certificate-authority-data: {ca}
+users:
+- name: exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: {plugin}
+      interactiveMode: Never
+contexts:
+- name: exec
+  context: {{cluster: test, user: exec}}
+"#,
+        server = env().server_url(),
+        ca = base64_encode(env().ca_pem().as_bytes()),
+        plugin = plugin.display()
+    );
+    let path = dir.join("config");
+    std::fs::write(&path, kubeconfig).unwrap();
+    path
+}

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::{
     path::Path,
     sync::{
@@ -11,28 +13,19 @@ use std::{
     },
 };
 
+use common::{config_from, env, write_exec_kubeconfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube_client::{
     Client, Config, Error,
-    config::{Auth, KubeConfigOptions, KubeconfigSource, SecretString},
+    config::{Auth, SecretString},
 };
 use kube_core::{
     ObjectList, Resource, WatchEvent,
     params::{GetParams, ListParams, PostParams, WatchParams},
     request::Request,
 };
-use kube_test::TestEnv;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-fn env() -> &'static TestEnv {
-    TestEnv::shared().expect("start the test control plane (run `just control-plane` first)")
-}
-
-fn config_from(path: &Path) -> Config {
-    Config::from_custom_kubeconfig(KubeconfigSource::Path(path.to_path_buf()), &KubeConfigOptions::default())
-        .unwrap()
-}
 
 fn admin_config() -> Config {
     config_from(env().admin().kubeconfig().path())
@@ -118,42 +111,12 @@ async fn exec_plugin_token() {
     )
     .unwrap();
     std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let kubeconfig = format!(
-        r#"apiVersion: v1
-kind: Config
-current-context: exec
-clusters:
-- name: test
-  cluster:
-    server: {server}
-    certificate-authority-data: {ca}
-users:
-- name: exec
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      command: {plugin}
-      interactiveMode: Never
-contexts:
-- name: exec
-  context: {{cluster: test, user: exec}}
-"#,
-        server = env().server_url(),
-        ca = base64_encode(env().ca_pem().as_bytes()),
-        plugin = plugin.display()
-    );
-    let path = dir.path().join("config");
-    std::fs::write(&path, kubeconfig).unwrap();
+    let path = write_exec_kubeconfig(dir.path(), &plugin);
     let client = Client::try_from(config_from(&path)).unwrap();
     get_default_namespace(&client).await.unwrap();
     get_default_namespace(&client).await.unwrap();
     let runs = std::fs::read_to_string(dir.path().join("runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "the credential is cached between requests");
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
