@@ -288,3 +288,67 @@ async fn proxies_from_the_environment() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(tunnels.load(Ordering::SeqCst), 1, "NO_PROXY bypassed the proxy");
 }
+
+/// A TLS server that offers HTTP/1.1 only (no ALPN) and answers every request with `body`.
+fn start_http1_server(body: &'static str) -> (String, String) {
+    use std::io::{BufRead, BufReader, Write};
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert =
+        CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
+    let server = rustls::ServerConfig::builder_with_provider(kube_client::client::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let server = Arc::new(server);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(server).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut reader = BufReader::new(&mut tls);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes());
+                let _ = tls.flush();
+            });
+        }
+    });
+    (url, ca.pem())
+}
+
+#[tokio::test]
+async fn falls_back_to_http1_when_the_server_offers_no_http2() {
+    let (url, ca) =
+        start_http1_server(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"}}"#);
+    let mut config = Config::new(url.parse().unwrap());
+    config.root_certs = kube_client::config::parse_certificates(ca.as_bytes()).unwrap();
+    let client = Client::try_from(config).unwrap();
+    let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default()).unwrap();
+    let resp = client.send(req).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_11);
+    let ns = get_default_namespace(&client).await.unwrap();
+    assert_eq!(ns.metadata.name.as_deref(), Some("default"));
+}
