@@ -34,5 +34,7 @@ pub use kube_client::{Api, Client, Config, Error, api, discovery};
 #[cfg(feature = "runtime")]
 pub use kube_runtime as runtime;
 
+// kube-derive exports nothing yet; the feature is reserved for `#[derive(CustomResource)]`.
 #[cfg(feature = "derive")]
+#[allow(unused_imports)]
 pub use kube_derive::*;
