@@ -162,7 +162,11 @@ async fn legacy_discovery_finds_the_same_as_aggregated() {
 #[tokio::test]
 async fn a_crd_installed_after_discovery_is_found_by_the_cached_handle() {
     let client = admin_client();
-    let cache = CachedDiscovery::new(client.clone()).await.unwrap();
+    // a miss right after the first discovery refreshes too (no minimum interval)
+    let cache = CachedDiscovery::new(client.clone())
+        .await
+        .unwrap()
+        .with_min_refresh_interval(std::time::Duration::ZERO);
     let gvk = GroupVersionKind::gvk(CRD_GROUP, "v1", "Gizmo");
     let first = cache.current();
     assert!(first.resolve_gvk(&gvk).is_none(), "not installed yet");

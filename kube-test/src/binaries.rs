@@ -39,12 +39,18 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// Finds all three binaries with [`find_binary`]; kubectl may be missing.
+    /// Finds all three binaries with [`find_binary`]; kubectl may be missing, unless
+    /// `TEST_ASSET_KUBECTL` names a file that is not there.
     pub fn find() -> Result<Self> {
         Ok(Binaries {
             kube_apiserver: find_binary(KUBE_APISERVER)?,
             etcd: find_binary(ETCD)?,
-            kubectl: find_binary(KUBECTL).ok(),
+            kubectl: match find_binary(KUBECTL) {
+                Ok(path) => Some(path),
+                // A set but wrong TEST_ASSET_KUBECTL is a mistake worth reporting at once.
+                Err(e @ Error::InvalidBinaryPath { .. }) => return Err(e),
+                Err(_) => None,
+            },
         })
     }
 
@@ -85,6 +91,9 @@ impl Binaries {
 ///    first [`CONTROL_PLANE_VERSION`], then every other version directory there, newest first;
 /// 4. `/usr/local/kubebuilder/bin/<name>`.
 ///
+/// An explicitly set `TEST_ASSET_<NAME>` (or `KUBEBUILDER_ASSETS`, except for kubectl) that
+/// does not lead to an executable file is [`Error::InvalidBinaryPath`] rather than skipped.
+///
 /// When none is found, the error lists every path tried and says that `just control-plane`
 /// builds the binaries.
 ///
@@ -93,7 +102,12 @@ impl Binaries {
 /// # Ok::<(), kube_test::Error>(())
 /// ```
 pub fn find_binary(name: &'static str) -> Result<PathBuf> {
-    let tried = candidates(name, &Lookup::from_env());
+    find_in(name, &Lookup::from_env())
+}
+
+fn find_in(name: &'static str, lookup: &Lookup) -> Result<PathBuf> {
+    check_explicit(name, lookup)?;
+    let tried = candidates(name, lookup);
     match tried.iter().find(|p| is_executable(p)) {
         Some(found) => {
             tracing::debug!(binary = name, path = %found.display(), "found control-plane binary");
@@ -130,6 +144,34 @@ impl Lookup {
             cache_home,
         }
     }
+}
+
+/// An explicitly set `TEST_ASSET_<NAME>`, or `KUBEBUILDER_ASSETS` for kube-apiserver and etcd,
+/// must lead to an executable file: falling through to other places would hide the mistake.
+/// kubectl may be missing from `KUBEBUILDER_ASSETS`, as older asset bundles lack it.
+fn check_explicit(name: &str, lookup: &Lookup) -> Result<()> {
+    let var = asset_var_name(name);
+    let mut explicit = Vec::new();
+    if let Some((_, value)) = lookup.asset_var.iter().find(|(k, _)| *k == var) {
+        if !value.is_empty() {
+            explicit.push((var, PathBuf::from(value)));
+        }
+    }
+    if let Some(dir) = &lookup.kubebuilder_assets {
+        if name != KUBECTL {
+            explicit.push(("KUBEBUILDER_ASSETS".to_owned(), Path::new(dir).join(name)));
+        }
+    }
+    for (var, path) in explicit {
+        let reason = match std::fs::metadata(&path) {
+            Err(_) => "does not exist",
+            Ok(m) if !m.is_file() => "is not a file",
+            Ok(_) if !is_executable(&path) => "is not executable",
+            Ok(_) => continue,
+        };
+        return Err(Error::InvalidBinaryPath { var, path, reason });
+    }
+    Ok(())
 }
 
 fn asset_var_name(name: &str) -> String {
@@ -208,6 +250,44 @@ mod tests {
         assert_eq!(got, want);
         // The asset variable of another binary is not used.
         assert_eq!(candidates(ETCD, &lookup)[0], PathBuf::from("/assets/etcd"));
+    }
+
+    #[test]
+    fn explicit_bad_paths_are_errors() -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let plain = dir.path().join("etcd");
+        std::fs::write(&plain, "")?;
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644))?;
+        let missing = dir.path().join("missing");
+
+        let lookup = Lookup {
+            asset_var: vec![("TEST_ASSET_ETCD".into(), missing.clone().into())],
+            ..Lookup::default()
+        };
+        let msg = find_in(ETCD, &lookup).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(msg, format!("TEST_ASSET_ETCD points at `{}`, which does not exist", missing.display()));
+
+        let lookup =
+            Lookup { asset_var: vec![("TEST_ASSET_ETCD".into(), plain.clone().into())], ..Lookup::default() };
+        let msg = find_in(ETCD, &lookup).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("is not executable"), "{msg}");
+
+        let lookup = Lookup { kubebuilder_assets: Some(dir.path().into()), ..Lookup::default() };
+        let err = find_in(KUBE_APISERVER, &lookup).err();
+        assert!(
+            matches!(&err, Some(Error::InvalidBinaryPath { var, reason: "does not exist", .. }) if var == "KUBEBUILDER_ASSETS"),
+            "{err:?}"
+        );
+        let err = find_in(ETCD, &lookup).err();
+        assert!(
+            matches!(&err, Some(Error::InvalidBinaryPath { reason: "is not executable", .. })),
+            "{err:?}"
+        );
+        // kubectl may be missing from the assets and is looked for elsewhere.
+        let err = find_in(KUBECTL, &lookup).err();
+        assert!(matches!(&err, None | Some(Error::BinaryNotFound { .. })), "{err:?}");
+        Ok(())
     }
 
     #[test]

@@ -162,12 +162,41 @@ impl TestEnvBuilder {
     }
 
     fn try_start(&self, binaries: &Binaries) -> Result<TestEnv> {
-        let started = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("kube-test-")
             .tempdir()
             .map_err(|e| Error::io("create the temporary directory in", std::env::temp_dir(), e))?;
-        let root = dir.path().to_path_buf();
+        // A kept directory is kept from the start, so that the logs of a failed start survive.
+        let (dir, root) = if self.keep_dir {
+            let root = dir.keep();
+            (None, root)
+        } else {
+            let root = dir.path().to_path_buf();
+            (Some(dir), root)
+        };
+        let kept = dir.is_none();
+        match self.start_in(binaries, root.clone(), dir) {
+            Ok(env) => Ok(env),
+            Err(e) if kept => {
+                tracing::info!(dir = %root.display(), "kube-test control plane failed to start; kept its directory");
+                Err(e)
+            }
+            // The servers are stopped and the directory is gone by now; the errors carry the
+            // tails of the logs, but must not send anyone looking for the removed files.
+            Err(Error::Timeout { what, waited, detail }) => Err(Error::Timeout {
+                what,
+                waited,
+                detail: format!(
+                    "{detail}\n(the logs were removed with the temporary directory; set {KEEP_DIR_VAR}=1 to keep them)"
+                ),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts the control plane in `root`; `dir` is the [`TempDir`] owning `root` unless kept.
+    fn start_in(&self, binaries: &Binaries, root: PathBuf, dir: Option<TempDir>) -> Result<TestEnv> {
+        let started = Instant::now();
         let pki = Pki::generate(ADMIN_USER, &[SYSTEM_MASTERS.to_owned()])?;
 
         let mut token_users = vec![TokenUserSpec {
@@ -181,6 +210,7 @@ impl TestEnvBuilder {
         let [etcd_client, etcd_peer, apiserver_port] = free_ports()?;
 
         let etcd_config = EtcdConfig {
+            name: format!("kube-test-{}", &users::random_token()[..12]),
             binary: binaries.etcd.clone(),
             data_dir: etcd::data_dir(&root),
             client_port: etcd_client,
@@ -214,8 +244,14 @@ impl TestEnvBuilder {
         write_stop_first(&etcd_config, &apiserver_server)?;
         let remaining = |started: Instant| self.startup_timeout.saturating_sub(started.elapsed());
         etcd::wait_healthy(&mut etcd_server, etcd_client, remaining(started))?;
+        // The ports were free when reserved, but were released before etcd bound them: make sure
+        // the healthy etcd is ours and not another environment's that took the port.
+        etcd::verify_identity(etcd_client, &etcd_config.name)?;
         let etcd_ready = started.elapsed();
         apiserver::wait_ready(&mut apiserver_server, apiserver_port, &admin_tls, remaining(started))?;
+        // etcd may only now have failed to bind its peer or client port.
+        etcd_server.check_running()?;
+        etcd::verify_identity(etcd_client, &etcd_config.name)?;
 
         let server = format!("https://127.0.0.1:{apiserver_port}");
         let ca = &pki.serving_ca.cert_pem;
@@ -256,12 +292,6 @@ impl TestEnvBuilder {
             dir = %root.display(),
             "kube-test control plane is ready"
         );
-        let (dir, root) = if self.keep_dir {
-            let root = dir.keep();
-            (None, root)
-        } else {
-            (Some(dir), root)
-        };
         Ok(TestEnv {
             apiserver: Mutex::new(Some(apiserver_server)),
             etcd: Mutex::new(Some(etcd_server)),
@@ -486,13 +516,21 @@ impl TestEnv {
             return Err(Error::ApiserverState("already running"));
         }
         let started = Instant::now();
+        let port = self.apiserver_config.port;
         let mut server = self.apiserver_config.spawn()?;
         write_stop_first(&self.etcd_config, &server)?;
-        apiserver::wait_ready(
-            &mut server,
-            self.apiserver_config.port,
-            &self.admin_tls,
-            self.startup_timeout,
+        apiserver::wait_ready(&mut server, port, &self.admin_tls, self.startup_timeout).map_err(
+            |e| match e {
+                Error::ExitedEarly { tail, .. } if tail.contains(ADDRESS_IN_USE) => Error::PortConflict {
+                    name: "kube-apiserver".into(),
+                    port,
+                    detail: format!(
+                        "the port was taken after the apiserver stopped, and it can only restart on the \
+                         same port (kubeconfigs and clients use it); last lines of its log:\n{tail}"
+                    ),
+                },
+                other => other,
+            },
         )?;
         tracing::info!(elapsed = ?started.elapsed(), "kube-apiserver restarted");
         *slot = Some(server);
@@ -672,8 +710,15 @@ fn write_stop_first(etcd: &EtcdConfig, apiserver: &Supervised) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
 }
 
+/// What a server logs when its port is taken.
+const ADDRESS_IN_USE: &str = "address already in use";
+
 fn is_port_conflict(e: &Error) -> bool {
-    matches!(e, Error::ExitedEarly { tail, .. } if tail.contains("address already in use"))
+    match e {
+        Error::ExitedEarly { tail, .. } => tail.contains(ADDRESS_IN_USE),
+        Error::PortConflict { .. } => true,
+        _ => false,
+    }
 }
 
 /// A name made safe for a file name.
@@ -739,5 +784,9 @@ mod tests {
             tail: "listen tcp 127.0.0.1:1: bind: address already in use".into(),
         };
         assert!(is_port_conflict(&e));
+        let e = Error::PortConflict { name: "etcd".into(), port: 1, detail: "x".into() };
+        assert!(is_port_conflict(&e));
+        let e = Error::ApiserverState("x");
+        assert!(!is_port_conflict(&e));
     }
 }

@@ -22,6 +22,17 @@ pub enum Error {
         tried: Vec<PathBuf>,
     },
 
+    /// An explicitly configured binary (`TEST_ASSET_*` or `KUBEBUILDER_ASSETS`) is not usable.
+    #[error("{var} points at `{}`, which {reason}", path.display())]
+    InvalidBinaryPath {
+        /// The environment variable, e.g. `TEST_ASSET_ETCD`.
+        var: String,
+        /// The path it leads to.
+        path: PathBuf,
+        /// What is wrong with it, e.g. "does not exist".
+        reason: &'static str,
+    },
+
     /// A file-system operation failed.
     #[error("failed to {action} `{}`", path.display())]
     Io {
@@ -81,7 +92,7 @@ pub enum Error {
     },
 
     /// A server process exited while it was expected to run.
-    #[error("{name} exited unexpectedly ({status}); last lines of {}:\n{tail}", log.display())]
+    #[error("{name} exited unexpectedly ({status}); last lines of {}:\n{tail}", describe_log(log))]
     ExitedEarly {
         /// Which server, e.g. "kube-apiserver".
         name: String,
@@ -91,6 +102,17 @@ pub enum Error {
         log: PathBuf,
         /// The last lines of its log file.
         tail: String,
+    },
+
+    /// A port reserved for a server was taken by another process before the server bound it.
+    #[error("{name} could not use port {port} on 127.0.0.1, which another process took: {detail}")]
+    PortConflict {
+        /// Which server, e.g. "etcd".
+        name: String,
+        /// The port.
+        port: u16,
+        /// What was observed, possibly with the tail of the server's log.
+        detail: String,
     },
 
     /// Something did not happen within its time limit.
@@ -186,6 +208,20 @@ fn display_paths(paths: &[PathBuf]) -> String {
         return "nothing".to_owned();
     }
     paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+}
+
+/// A log path for a message, noting when it no longer exists (its temporary directory was
+/// removed after a failed start).
+pub(crate) fn describe_log(log: &std::path::Path) -> String {
+    if log.exists() {
+        log.display().to_string()
+    } else {
+        format!(
+            "{} (removed with its temporary directory; set {}=1 to keep it)",
+            log.display(),
+            crate::env::KEEP_DIR_VAR
+        )
+    }
 }
 
 impl Error {

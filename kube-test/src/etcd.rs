@@ -19,6 +19,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How to run etcd.
 #[derive(Debug, Clone)]
 pub(crate) struct EtcdConfig {
+    /// The member name, unique per environment, so that [`verify_identity`] can tell this etcd
+    /// from another one that took its port.
+    pub(crate) name: String,
     pub(crate) binary: PathBuf,
     pub(crate) data_dir: PathBuf,
     pub(crate) client_port: u16,
@@ -41,13 +44,14 @@ impl EtcdConfig {
         let client = self.client_url();
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let mut args: Vec<OsString> = vec![
-            "--name=kube-test".into(),
+            format!("--name={}", self.name).into(),
             flag("--data-dir", self.data_dir.as_os_str()),
             format!("--listen-client-urls={client}").into(),
             format!("--advertise-client-urls={client}").into(),
             format!("--listen-peer-urls={peer}").into(),
             format!("--initial-advertise-peer-urls={peer}").into(),
-            format!("--initial-cluster=kube-test={peer}").into(),
+            format!("--initial-cluster={}={peer}", self.name).into(),
+            format!("--initial-cluster-token={}", self.name).into(),
             "--initial-cluster-state=new".into(),
             "--unsafe-no-fsync=true".into(),
             "--enable-grpc-gateway=true".into(),
@@ -94,6 +98,24 @@ pub(crate) fn wait_healthy(server: &mut Supervised, port: u16, timeout: Duration
         })
     });
     result.map_err(|e| server.explain(e))
+}
+
+/// Checks that the etcd answering on `port` is the one named `name`, not another environment's
+/// etcd that took the port first (the client port is plain HTTP without authentication).
+///
+/// A different etcd is reported as [`Error::PortConflict`], so that start-up is retried.
+pub(crate) fn verify_identity(port: u16, name: &str) -> Result<()> {
+    let answer = post(port, "/v3/cluster/member/list", &serde_json::json!({}))?;
+    let members = answer["members"].as_array().cloned().unwrap_or_default();
+    if members.iter().any(|m| m["name"] == name) {
+        return Ok(());
+    }
+    let found: Vec<&str> = members.iter().filter_map(|m| m["name"].as_str()).collect();
+    Err(Error::PortConflict {
+        name: "etcd".into(),
+        port,
+        detail: format!("the etcd answering there has the members {found:?}, not `{name}`"),
+    })
 }
 
 /// POSTs JSON to etcd's gateway and returns the parsed answer.
@@ -166,6 +188,7 @@ mod tests {
     #[test]
     fn args_listen_on_loopback_without_fsync() {
         let config = EtcdConfig {
+            name: "kube-test-abc".into(),
             binary: "etcd".into(),
             data_dir: "/tmp/x/etcd-data".into(),
             client_port: 2379,
@@ -177,7 +200,9 @@ mod tests {
         };
         let args: Vec<String> = config.args().into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(args.contains(&"--listen-client-urls=http://127.0.0.1:2379".to_owned()));
-        assert!(args.contains(&"--initial-cluster=kube-test=http://127.0.0.1:2380".to_owned()));
+        assert!(args.contains(&"--name=kube-test-abc".to_owned()));
+        assert!(args.contains(&"--initial-cluster=kube-test-abc=http://127.0.0.1:2380".to_owned()));
+        assert!(args.contains(&"--initial-cluster-token=kube-test-abc".to_owned()));
         assert!(args.contains(&"--data-dir=/tmp/x/etcd-data".to_owned()));
         assert!(args.contains(&"--unsafe-no-fsync=true".to_owned()));
         assert_eq!(args.last().map(String::as_str), Some("--extra"));

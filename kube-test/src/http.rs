@@ -202,34 +202,46 @@ pub(crate) fn parse_response(raw: &[u8]) -> io::Result<RawResponse> {
         }
     }
     let body = if chunked {
-        dechunk(rest)
+        dechunk(rest)?
     } else {
         match length {
-            Some(n) if n <= rest.len() => rest[..n].to_vec(),
-            _ => rest.to_vec(),
+            Some(n) => rest
+                .get(..n)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("response body cut off after {} of {n} bytes (Content-Length)", rest.len()),
+                    )
+                })?
+                .to_vec(),
+            None => rest.to_vec(),
         }
     };
     Ok(RawResponse { status, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
-/// Joins the chunks of a chunked body; a cut-off stream yields what arrived.
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
+/// Joins the chunks of a chunked body; a body cut off before its last (empty) chunk is an
+/// [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) error.
+fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
+    let cut_off = || io::Error::new(io::ErrorKind::UnexpectedEof, "chunked response body cut off");
     let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+    loop {
+        let eol = data.windows(2).position(|w| w == b"\r\n").ok_or_else(cut_off)?;
         let size_field = String::from_utf8_lossy(&data[..eol]);
         let size_hex = size_field.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
-            break;
-        };
+        let size = usize::from_str_radix(size_hex, 16).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("invalid chunk size `{size_hex}`"))
+        })?;
         if size == 0 {
-            break;
+            return Ok(out);
         }
         let start = eol + 2;
-        let end = (start + size).min(data.len());
-        out.extend_from_slice(&data[start..end]);
-        data = data.get(end + 2..).unwrap_or(&[]);
+        let end = start.checked_add(size).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("chunk size `{size_hex}` is too large"))
+        })?;
+        out.extend_from_slice(data.get(start..end).ok_or_else(cut_off)?);
+        data = data.get(end..).and_then(|rest| rest.strip_prefix(b"\r\n")).ok_or_else(cut_off)?;
     }
-    out
 }
 
 #[cfg(test)]
@@ -252,6 +264,24 @@ mod tests {
         assert_eq!(resp.status, 200);
         assert_eq!(resp.body, "hello, world");
         Ok(())
+    }
+
+    #[test]
+    fn truncated_bodies_are_unexpected_eof() {
+        let kind = |raw: &[u8]| parse_response(raw).err().map(|e| e.kind());
+        let eof = Some(io::ErrorKind::UnexpectedEof);
+        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), eof);
+        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"), eof);
+        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), eof);
+    }
+
+    #[test]
+    fn bogus_chunk_sizes_are_errors() {
+        let kind = |raw: &[u8]| parse_response(raw).err().map(|e| e.kind());
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx\r\n0\r\n\r\n";
+        assert_eq!(kind(huge), Some(io::ErrorKind::InvalidData));
+        let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n";
+        assert_eq!(kind(bad), Some(io::ErrorKind::InvalidData));
     }
 
     #[test]

@@ -1,16 +1,70 @@
 //! Running kubectl against a [`TestEnv`], as an independent client for tests.
 
 use std::{
-    ffi::OsStr,
-    io::Write,
+    ffi::{OsStr, OsString},
+    io::{Read, Write},
     process::{Command, Stdio},
+    thread::JoinHandle,
+    time::{Duration, Instant},
 };
 
 use crate::{Error, Kubeconfig, Result, TestEnv};
 
+/// The `--request-timeout` given to kubectl unless the arguments set one or watch.
+pub const KUBECTL_REQUEST_TIMEOUT: &str = "30s";
+/// How long one kubectl run may take before it is killed.
+pub const KUBECTL_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Whether `--request-timeout` is to be added to `args`: not when they set it themselves, and
+/// not for commands that keep a request open (a request timeout would cut them off).
+fn needs_request_timeout(args: &[OsString]) -> bool {
+    let options = args.iter().map(|a| a.to_string_lossy()).take_while(|a| a != "--");
+    let mut words = Vec::new();
+    for a in options {
+        if a == "--request-timeout" || a.starts_with("--request-timeout=") {
+            return false;
+        }
+        if matches!(a.as_ref(), "-w" | "--watch" | "--watch-only" | "-f=true" | "--follow" | "--follow=true")
+            || a.starts_with("--watch=")
+            || a.starts_with("--watch-only=")
+        {
+            return false;
+        }
+        if !a.starts_with('-') {
+            words.push(a);
+        }
+    }
+    // The command is the first word that is not a flag's value; any matching word is taken as
+    // the command, since erring on that side only leaves out the default.
+    let streaming = ["wait", "logs", "exec", "attach", "port-forward", "proxy", "cp", "debug", "run"];
+    !words.iter().any(|w| streaming.contains(&w.as_ref()))
+}
+
+/// Reads a pipe to the end on a thread, so that a full pipe cannot block the child.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<Vec<u8>>> {
+    pipe.map(|mut p| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            // What was read before an error is still worth returning.
+            let _ = p.read_to_end(&mut buf);
+            buf
+        })
+    })
+}
+
+fn collect(reader: Option<JoinHandle<Vec<u8>>>) -> String {
+    let bytes = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 impl TestEnv {
     /// Runs kubectl as the admin and returns its stdout; a non-zero exit becomes
     /// [`Error::Kubectl`] with kubectl's stderr.
+    ///
+    /// `--request-timeout=30s` ([`KUBECTL_REQUEST_TIMEOUT`]) is added unless the arguments set
+    /// `--request-timeout` or run a command that keeps a request open (`wait`, `logs`, `exec`,
+    /// `--watch`, ...). A kubectl that runs longer than [`KUBECTL_DEADLINE`] is killed and
+    /// reported as [`Error::Timeout`].
     ///
     /// ```no_run
     /// let env = kube_test::TestEnv::shared()?;
@@ -66,7 +120,11 @@ impl TestEnv {
             .arg("--kubeconfig")
             .arg(kubeconfig.path())
             .arg("--cache-dir")
-            .arg(self.root.join("kubectl-cache"))
+            .arg(self.root.join("kubectl-cache"));
+        if needs_request_timeout(&args) {
+            command.arg(format!("--request-timeout={KUBECTL_REQUEST_TIMEOUT}"));
+        }
+        command
             .args(&args)
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -82,19 +140,60 @@ impl TestEnv {
             }
             _ => None,
         };
-        let output = child.wait_with_output().map_err(spawn_err)?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait().map_err(spawn_err)? {
+                Some(status) => break status,
+                None if started.elapsed() < KUBECTL_DEADLINE => std::thread::sleep(Duration::from_millis(10)),
+                None => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let stderr = collect(stderr);
+                    return Err(Error::Timeout {
+                        what: format!("`kubectl {shown}` to finish (it was killed)"),
+                        waited: started.elapsed(),
+                        detail: if stderr.trim().is_empty() {
+                            String::new()
+                        } else {
+                            format!("stderr: {}", stderr.trim())
+                        },
+                    });
+                }
+            }
+        };
         if let Some(writer) = writer {
             // A write error only matters if kubectl also failed, which is reported below.
             let _ = writer.join();
         }
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        let (stdout, stderr) = (collect(stdout), collect(stderr));
+        if status.success() {
+            Ok(stdout)
         } else {
-            Err(Error::Kubectl {
-                args: shown,
-                status: output.status.to_string(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            })
+            Err(Error::Kubectl { args: shown, status: status.to_string(), stderr: stderr.trim().to_owned() })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn request_timeout_is_added_unless_set_or_streaming() {
+        assert!(needs_request_timeout(&args(&["get", "pods", "-n", "x"])));
+        assert!(needs_request_timeout(&args(&["apply", "-f", "-"])));
+        assert!(!needs_request_timeout(&args(&["get", "pods", "--request-timeout=5s"])));
+        assert!(!needs_request_timeout(&args(&["--request-timeout", "0", "get", "pods"])));
+        assert!(!needs_request_timeout(&args(&["get", "pods", "-w"])));
+        assert!(!needs_request_timeout(&args(&["wait", "--for=condition=Ready", "pod/x"])));
+        assert!(!needs_request_timeout(&args(&["-n", "x", "logs", "p"])));
+        // Arguments after `--` belong to another program.
+        assert!(needs_request_timeout(&args(&["get", "pods", "--", "--request-timeout=1s"])));
     }
 }

@@ -216,10 +216,11 @@ impl Supervised {
             tracing::warn!(
                 server = self.spec.name,
                 pid = self.pid,
-                "supervisor did not stop the server in time; killing both"
+                "supervisor did not stop the server in time; killing its process group"
             );
-            let _ =
-                Command::new("kill").args(["-KILL", &self.pid.to_string()]).stderr(Stdio::null()).status();
+            // The supervisor leads its own process group (`process_group(0)`), which holds the
+            // server and the watcher subshell too.
+            kill_group(self.supervisor.id());
             let _ = self.supervisor.kill();
             let _ = self.supervisor.wait();
         }
@@ -243,6 +244,28 @@ impl Supervised {
 impl Drop for Supervised {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Sends SIGKILL to the process group `pgid` without libc: with `kill` from the file system
+/// if there is one, else with the shell's builtin.
+fn kill_group(pgid: u32) {
+    let target = format!("-{pgid}");
+    let mut command = match ["/bin/kill", "/usr/bin/kill"].into_iter().find(|p| Path::new(p).is_file()) {
+        Some(kill) => {
+            let mut c = Command::new(kill);
+            c.args(["-KILL", "--", &target]);
+            c
+        }
+        None => {
+            let mut c = Command::new("/bin/sh");
+            c.args(["-c", r#"kill -KILL -- "$1""#, "sh", &target]);
+            c
+        }
+    };
+    let result = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !matches!(&result, Ok(status) if status.success()) {
+        tracing::warn!(pgid, ?result, "failed to kill the supervisor's process group");
     }
 }
 
@@ -338,6 +361,47 @@ mod tests {
         assert!(!alive(pid));
         assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
         Ok(())
+    }
+
+    #[test]
+    fn kill_group_kills_server_and_watcher() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("create", "tmp", e))?;
+        let mut server = Supervised::spawn(spec(dir.path(), "echo up; exec sleep 60", None))?;
+        let pid = server.pid();
+        let supervisor = server.supervisor_pid();
+        wait_for_log(&server, "up");
+        kill_group(supervisor);
+        let _ = server.supervisor.wait();
+        // The watcher subshell is the only other process of the group; it is gone when no
+        // process of the group is left.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while group_members(supervisor) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(pid), "server {pid} still alive");
+        assert_eq!(group_members(supervisor), 0, "process group {supervisor} not empty");
+        server.exited = Some(ExitStatus::from_raw(0));
+        Ok(())
+    }
+
+    /// Live processes in process group `pgid`, from /proc.
+    fn group_members(pgid: u32) -> usize {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|s| {
+                    // Fields after the command: state, ppid, pgrp.
+                    let rest: Vec<&str> =
+                        s.rsplit_once(") ").map(|(_, r)| r.split(' ').collect()).unwrap_or_default();
+                    rest.first().is_some_and(|st| *st != "Z")
+                        && rest.get(2) == Some(&pgid.to_string().as_str())
+                })
+            })
+            .count()
     }
 
     #[test]

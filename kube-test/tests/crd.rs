@@ -75,3 +75,38 @@ fn waiting_for_a_missing_crd_times_out_clearly() -> Result<(), Error> {
     assert!(err.contains("HTTP 404"), "{err}");
     Ok(())
 }
+
+#[test]
+fn installed_crd_is_discoverable_at_once() -> Result<(), Error> {
+    let env = TestEnv::shared()?;
+    let crd = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.discovery.kube-test.example.com
+spec:
+  group: discovery.kube-test.example.com
+  names: {kind: Gadget, listKind: GadgetList, plural: gadgets, singular: gadget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+  - name: v2
+    served: true
+    storage: false
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+    env.install_crd(crd)?;
+    for version in ["v1", "v2"] {
+        let resp = env.raw_get(&format!("/apis/discovery.kube-test.example.com/{version}"))?;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        assert!(resp.body.contains(r#""name":"gadgets""#), "{}", resp.body);
+        let resp = env.raw_get(&format!("/apis/discovery.kube-test.example.com/{version}/gadgets"))?;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    Ok(())
+}

@@ -36,3 +36,23 @@ fn configmap_survives_apiserver_restart() -> Result<(), Error> {
     assert_eq!(value, "v");
     Ok(())
 }
+
+#[test]
+fn restart_on_a_taken_port_is_a_port_conflict() -> Result<(), Error> {
+    let env = TestEnv::start()?;
+    let port = env.apiserver_port();
+    env.stop_apiserver()?;
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| Error::Io {
+        action: "bind",
+        path: format!("127.0.0.1:{port}").into(),
+        source: e,
+    })?;
+    let err = env.start_apiserver().err();
+    let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(&err, Some(Error::PortConflict { port: p, .. }) if *p == port), "{msg}");
+    assert!(msg.contains("address already in use"), "{msg}");
+    drop(squatter);
+    env.start_apiserver()?;
+    assert_eq!(env.raw_get("/readyz")?.status, 200);
+    Ok(())
+}

@@ -79,3 +79,27 @@ fn apiserver_exiting_early_reports_its_log() -> Result<(), Error> {
     assert!(msg.contains("unknown flag: --no-such-flag"), "{msg}");
     Ok(())
 }
+
+#[test]
+fn failed_start_keeps_the_logs_only_when_asked() -> Result<(), Error> {
+    let err = TestEnv::builder().keep_dir(false).apiserver_arg("--no-such-flag=1").start().err();
+    let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(msg.contains("removed with its temporary directory"), "{msg}");
+    assert!(msg.contains("unknown flag: --no-such-flag"), "{msg}");
+
+    let err = TestEnv::builder().keep_dir(true).apiserver_arg("--no-such-flag=1").start().err();
+    let Some(Error::ExitedEarly { log, .. }) = &err else {
+        return Err(Error::ApiserverState("expected the apiserver to exit early"));
+    };
+    let kept = log.exists();
+    let dir = log.parent().map(std::path::Path::to_path_buf);
+    if let Some(dir) = &dir {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::Io {
+            action: "remove",
+            path: dir.clone(),
+            source: e,
+        })?;
+    }
+    assert!(kept, "log of a failed start with keep_dir(true) was removed: {}", log.display());
+    Ok(())
+}

@@ -75,6 +75,8 @@ struct Applied {
     header: Option<HeaderValue>,
     /// The OIDC id-token sent, to tell the provider which token a 401 rejected.
     oidc_token: Option<SecretString>,
+    /// The exec credential sent, to tell the cache which credential a 401 rejected.
+    exec_credential: Option<ExecCredential>,
 }
 
 fn auth_error(e: crate::config::Error) -> BoxError {
@@ -117,12 +119,13 @@ async fn credentials(auth: &Auth, cert: Option<&RotatingClientCert>) -> Result<A
         Auth::Oidc(oidc) => {
             let token = oidc.token().await.map_err(auth_error)?;
             let header = crate::config::bearer_header(&token).map_err(auth_error)?;
-            return Ok(Applied { header: Some(header), oidc_token: Some(token) });
+            return Ok(Applied { header: Some(header), oidc_token: Some(token), exec_credential: None });
         }
-        Auth::Exec(exec) => match exec_credential(exec, cert).await?.token {
-            Some(token) => Some(crate::config::bearer_header(&token).map_err(auth_error)?),
-            None => None,
-        },
+        Auth::Exec(exec) => {
+            let credential = exec_credential(exec, cert).await?;
+            let header = exec_header(&credential)?;
+            return Ok(Applied { header, oidc_token: None, exec_credential: Some(credential) });
+        }
         auth if auth.may_block() => {
             let auth = auth.clone();
             tokio::task::spawn_blocking(move || auth.authorization())
@@ -132,7 +135,11 @@ async fn credentials(auth: &Auth, cert: Option<&RotatingClientCert>) -> Result<A
         }
         auth => auth.authorization().map_err(auth_error)?,
     };
-    Ok(Applied { header, oidc_token: None })
+    Ok(Applied { header, oidc_token: None, exec_credential: None })
+}
+
+fn exec_header(credential: &ExecCredential) -> Result<Option<HeaderValue>, BoxError> {
+    credential.token.as_ref().map(crate::config::bearer_header).transpose().map_err(auth_error)
 }
 
 /// Whether the credentials can change, so a 401 is worth a second try.
@@ -184,10 +191,18 @@ where
                 Some(mut again) if resp.status() == StatusCode::UNAUTHORIZED => {
                     tracing::debug!("401 with cached credentials; refreshing them and retrying once");
                     drop(resp);
-                    let header = match (&auth, applied.oidc_token) {
-                        (Auth::Oidc(oidc), Some(rejected)) => {
+                    let header = match (&auth, applied.oidc_token, applied.exec_credential) {
+                        (Auth::Oidc(oidc), Some(rejected), _) => {
                             let token = oidc.refresh_rejected(&rejected).await.map_err(auth_error)?;
                             Some(crate::config::bearer_header(&token).map_err(auth_error)?)
+                        }
+                        (Auth::Exec(exec), _, Some(rejected)) => {
+                            // only the first of several concurrent 401s re-runs the plugin
+                            let forget = exec.clone();
+                            tokio::task::spawn_blocking(move || forget.invalidate_if(&rejected))
+                                .await
+                                .map_err(join_error)?;
+                            exec_header(&exec_credential(exec, cert.as_deref()).await?)?
                         }
                         _ => {
                             auth.invalidate();
@@ -293,6 +308,46 @@ mod tests {
         assert!(err.is::<AuthError>(), "{err}");
         assert!(err.to_string().contains("invalid_client"), "{err}");
         assert!(seen.lock().unwrap().is_empty(), "nothing sent without credentials");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_401s_rerun_the_exec_plugin_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let plugin = dir.path().join("plugin.sh");
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\necho run >> '{runs}'\nn=$(wc -l < '{runs}' | tr -d ' ')\n\
+                 printf '{{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \
+                 \"status\": {{\"token\": \"tok-%s\"}}}}' \"$n\"\n",
+                runs = runs.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let config = crate::config::ExecConfig {
+            api_version: Some("client.authentication.k8s.io/v1".into()),
+            command: plugin.display().to_string(),
+            interactive_mode: Some(crate::config::ExecInteractiveMode::Never),
+            ..Default::default()
+        };
+        let exec = Arc::new(ExecAuth::new(config, None));
+        assert_eq!(exec.credential().unwrap().token.unwrap().expose(), "tok-1");
+        // tok-1 has been revoked
+        let (svc, seen) = server(|h| h != "Bearer tok-1");
+        let svc = AuthLayer::new(Auth::Exec(exec)).layer(svc);
+        let responses = futures::future::join_all((0..5).map(|_| svc.clone().oneshot(get()))).await;
+        for resp in responses {
+            assert_eq!(resp.unwrap().status(), StatusCode::OK);
+        }
+        let seen = seen.lock().unwrap();
+        let rejected = seen.iter().filter(|h| *h == "Bearer tok-1").count();
+        assert!(rejected >= 1, "{seen:?}");
+        assert_eq!(seen.iter().filter(|h| *h == "Bearer tok-2").count(), 5, "{seen:?}");
+        assert_eq!(seen.len(), 5 + rejected, "{seen:?}");
+        assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 2, "one run after the 401s");
     }
 
     #[cfg(unix)]

@@ -66,9 +66,19 @@ pub enum ParseError {
     /// The YAML serializer failed.
     #[error(transparent)]
     YamlSerialize(#[from] serde_saphyr::SerializeError),
-    /// The JSON parser rejected the document.
+    /// The JSON serializer failed.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// The JSON parser rejected the document (its message is not kept: it may quote values).
+    #[error("invalid JSON ({category}) at line {line}, column {column}")]
+    JsonAt {
+        /// The kind of error, such as `syntax error`.
+        category: &'static str,
+        /// The line (1-based).
+        line: usize,
+        /// The column (1-based).
+        column: usize,
+    },
 }
 
 /// Why bytes could not be read as PEM certificates or a PEM private key.

@@ -11,13 +11,19 @@ use super::kubeconfig::ExecConfig;
 /// A credential is refreshed this long before its `expirationTimestamp`.
 pub const DEFAULT_EXPIRY_SKEW: Duration = Duration::from_secs(10);
 
+/// A credential that is already expired (or within the skew) when the plugin returns it is
+/// still reused for this long, so a misbehaving plugin is not re-run on every request.
+pub const MIN_RERUN_INTERVAL: Duration = Duration::from_secs(5);
+
 type Runner = dyn Fn(&ExecConfig, Option<&ExecClusterInfo>) -> Result<ExecCredential> + Send + Sync;
 
 /// An exec credential plugin and a cache of its last credential.
 ///
 /// [`ExecAuth::credential`] returns the cached credential until its expiration (minus
-/// [`DEFAULT_EXPIRY_SKEW`]), then runs the plugin again. Credentials without an expiration are
-/// kept until [`ExecAuth::invalidate`], which the transport calls after a 401 response.
+/// [`DEFAULT_EXPIRY_SKEW`]), then runs the plugin again. A credential that arrives with less
+/// than the skew left is used until its actual expiration, and one that arrives expired for
+/// [`MIN_RERUN_INTERVAL`]. Credentials without an expiration are kept until
+/// [`ExecAuth::invalidate_if`], which the transport calls after a 401 response.
 ///
 /// Concurrent callers wait for one run of the plugin instead of starting their own.
 pub struct ExecAuth {
@@ -25,7 +31,26 @@ pub struct ExecAuth {
     cluster: Option<ExecClusterInfo>,
     skew: Duration,
     runner: Box<Runner>,
-    cache: Mutex<Option<ExecCredential>>,
+    cache: Mutex<Option<Cached>>,
+}
+
+/// The last credential, when it came and the skew that applies to it.
+struct Cached {
+    credential: ExecCredential,
+    fetched: SystemTime,
+    skew: Duration,
+}
+
+impl Cached {
+    fn usable_at(&self, now: SystemTime) -> bool {
+        if self.credential.is_valid_at(now, self.skew) {
+            return true;
+        }
+        // Only a credential that was already (nearly) expired when it arrived is held for the
+        // minimum interval; one that simply aged is refreshed on time.
+        let arrived_stale = !self.credential.is_valid_at(self.fetched, self.skew);
+        arrived_stale && now.duration_since(self.fetched).is_ok_and(|age| age < MIN_RERUN_INTERVAL)
+    }
 }
 
 impl ExecAuth {
@@ -75,27 +100,45 @@ impl ExecAuth {
     /// [`ExecAuth::credential`] with an explicit clock.
     pub fn credential_at(&self, now: SystemTime) -> Result<ExecCredential> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cred) = cache.as_ref().filter(|c| c.is_valid_at(now, self.skew)) {
-            return Ok(cred.clone());
+        if let Some(cached) = cache.as_ref().filter(|c| c.usable_at(now)) {
+            return Ok(cached.credential.clone());
         }
-        let cred = (self.runner)(&self.config, self.cluster.as_ref())?;
-        if !cred.is_valid_at(now, self.skew) {
-            tracing::warn!(command = %self.config.command, "exec plugin returned an already expired credential");
-        }
-        *cache = Some(cred.clone());
-        Ok(cred)
+        let credential = (self.runner)(&self.config, self.cluster.as_ref())?;
+        // the skew only applies when the credential leaves room for it
+        let skew = if credential.is_valid_at(now, self.skew) {
+            self.skew
+        } else {
+            if !credential.is_valid_at(now, Duration::ZERO) {
+                tracing::warn!(command = %self.config.command, "exec plugin returned an already expired credential");
+            }
+            Duration::ZERO
+        };
+        *cache = Some(Cached { credential: credential.clone(), fetched: now, skew });
+        Ok(credential)
     }
 
     /// The cached credential if it is still valid at `now`; never runs the plugin or blocks
     /// on it (returns `None` while another thread runs it).
     pub fn cached_at(&self, now: SystemTime) -> Option<ExecCredential> {
         let cache = self.cache.try_lock().ok()?;
-        cache.as_ref().filter(|c| c.is_valid_at(now, self.skew)).cloned()
+        cache.as_ref().filter(|c| c.usable_at(now)).map(|c| c.credential.clone())
     }
 
     /// Forgets the cached credential, so the next [`ExecAuth::credential`] runs the plugin.
     pub fn invalidate(&self) {
         *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Forgets the cached credential only if it is `used`, the one a request was rejected
+    /// with; returns whether it did. After several concurrent 401s, the plugin then runs once:
+    /// the later calls find a newer credential and keep it. Blocks while the plugin runs.
+    pub fn invalidate_if(&self, used: &ExecCredential) -> bool {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let rejected = cache.as_ref().is_some_and(|c| &c.credential == used);
+        if rejected {
+            *cache = None;
+        }
+        rejected
     }
 }
 
@@ -187,6 +230,42 @@ mod tests {
         assert_eq!(auth.credential_at(at("2029-12-31T23:00:01Z")).unwrap().token.unwrap().expose(), "tok-3");
         assert_eq!(run_count(&runs), 3);
         assert!(format!("{auth:?}").contains("plugin"));
+    }
+
+    #[test]
+    fn a_credential_expiring_on_arrival_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let (auth, runs) = counting_plugin(dir.path(), Some("2030-01-01T00:00:00Z"));
+        let token = |now| auth.credential_at(now).unwrap().token.unwrap().expose().to_owned();
+        // 5 s left, less than the 10 s skew: used until it actually expires
+        assert_eq!(token(at("2029-12-31T23:59:55Z")), "tok-1");
+        assert_eq!(token(at("2029-12-31T23:59:56Z")), "tok-1");
+        assert!(auth.cached_at(at("2029-12-31T23:59:59Z")).is_some());
+        assert_eq!(run_count(&runs), 1);
+        // already expired on arrival: reused for the minimum interval, then re-run
+        let late = at("2030-01-01T00:01:00Z");
+        assert_eq!(token(late), "tok-2");
+        assert_eq!(token(late + Duration::from_secs(1)), "tok-2");
+        assert_eq!(run_count(&runs), 2);
+        assert_eq!(token(late + MIN_RERUN_INTERVAL), "tok-3");
+        assert_eq!(run_count(&runs), 3);
+    }
+
+    #[test]
+    fn invalidate_if_only_forgets_the_rejected_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let (auth, runs) = counting_plugin(dir.path(), None);
+        let first = auth.credential().unwrap();
+        // three requests rejected with the first credential
+        assert!(auth.invalidate_if(&first));
+        let second = auth.credential().unwrap();
+        assert_eq!(second.token.as_ref().unwrap().expose(), "tok-2");
+        assert!(!auth.invalidate_if(&first));
+        assert!(!auth.invalidate_if(&first));
+        assert_eq!(auth.credential().unwrap(), second);
+        assert_eq!(run_count(&runs), 2);
+        assert!(auth.invalidate_if(&second));
+        assert!(!auth.invalidate_if(&second), "nothing cached");
     }
 
     #[test]

@@ -17,9 +17,10 @@ impl Config {
     /// 2. otherwise `~/.kube/config`;
     /// 3. the in-cluster service account.
     ///
-    /// A kubeconfig that exists but does not resolve (bad context, unreadable certificate) is
-    /// logged and the next source is tried; when all fail, [`Error::Infer`] lists each source
-    /// and why it failed. Blocking (reads files).
+    /// Like kubectl, the in-cluster configuration is only tried when there is no kubeconfig:
+    /// no file found, or only empty ones. A kubeconfig that exists but does not load or resolve
+    /// (malformed, bad context, unreadable certificate) is an error. When no source works,
+    /// [`Error::Infer`] lists each source and why it failed. Blocking (reads files).
     pub fn infer() -> Result<Config> {
         infer_with(&|name| std::env::var_os(name), Path::new(SERVICE_ACCOUNT_DIR))
     }
@@ -44,12 +45,17 @@ pub(crate) fn infer_with(
             None => ("~/.kube/config".to_owned(), Err(no_home())),
         },
     };
-    match loaded.and_then(|kc| Config::from_kubeconfig(&kc, &options)) {
-        Ok(config) => return Ok(config),
-        Err(error) => {
-            tracing::debug!(%source, %error, "no usable kubeconfig");
+    match loaded {
+        Ok(kc) if is_empty(&kc) => {
+            tracing::debug!(%source, "the kubeconfig is empty");
+            attempts.push(InferAttempt { source, error: empty(&kc) });
+        }
+        Ok(kc) => return Config::from_kubeconfig(&kc, &options),
+        Err(error @ Error::ReadKubeconfig { .. }) if is_not_found(&error) => {
+            tracing::debug!(%source, %error, "no kubeconfig");
             attempts.push(InferAttempt { source, error });
         }
+        Err(error) => return Err(error),
     }
 
     let env_str = |name: &str| env(name).and_then(|v| v.into_string().ok());
@@ -64,6 +70,29 @@ pub(crate) fn infer_with(
             attempts.push(InferAttempt { source: "in-cluster service account".to_owned(), error });
             Err(Error::Infer(attempts))
         }
+    }
+}
+
+fn is_not_found(error: &Error) -> bool {
+    matches!(error, Error::ReadKubeconfig { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Whether a kubeconfig holds nothing to connect with (as client-go's empty config: no
+/// clusters, users or contexts, and no current context).
+fn is_empty(kc: &Kubeconfig) -> bool {
+    kc.clusters.is_empty()
+        && kc.users.is_empty()
+        && kc.contexts.is_empty()
+        && kc.current_context.as_deref().is_none_or(str::is_empty)
+}
+
+fn empty(kc: &Kubeconfig) -> Error {
+    Error::ReadKubeconfig {
+        path: match kc.source_files.as_slice() {
+            [one] => one.clone(),
+            _ => KUBECONFIG_ENV.into(),
+        },
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the kubeconfig is empty"),
     }
 }
 
@@ -149,16 +178,56 @@ mod tests {
         assert!(msg.contains("none of the listed files exists"), "{msg}");
         assert!(msg.contains("in-cluster service account: not running in a cluster"), "{msg}");
 
-        // a broken kubeconfig is reported with its reason
-        let file = dir.path().join("kc");
-        std::fs::write(&file, "current-context: nope\n").unwrap();
-        let env = env_of(vec![("HOME", dir.path().into())]);
+        // an empty kubeconfig counts as none
         std::fs::create_dir_all(dir.path().join(".kube")).unwrap();
-        std::fs::copy(&file, dir.path().join(".kube/config")).unwrap();
+        std::fs::write(dir.path().join(".kube/config"), "# nothing\n").unwrap();
+        let env = env_of(vec![("HOME", dir.path().into())]);
         let msg = infer_with(&env, dir.path()).unwrap_err().to_string();
-        assert!(msg.contains("context \"nope\" not found"), "{msg}");
+        assert!(msg.contains("the kubeconfig is empty"), "{msg}");
+        assert!(msg.contains("not running in a cluster"), "{msg}");
 
         let msg = infer_with(&env_of(vec![]), dir.path()).unwrap_err().to_string();
         assert!(msg.contains("$HOME is not set"), "{msg}");
+    }
+
+    #[test]
+    fn a_broken_kubeconfig_is_an_error_even_in_a_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        service_account(dir.path());
+        std::fs::create_dir_all(dir.path().join(".kube")).unwrap();
+        let in_cluster = |kubeconfig: Option<OsString>| {
+            let mut vars = vec![
+                ("HOME", dir.path().into()),
+                ("KUBERNETES_SERVICE_HOST", "10.0.0.1".into()),
+                ("KUBERNETES_SERVICE_PORT", "443".into()),
+            ];
+            vars.extend(kubeconfig.map(|k| ("KUBECONFIG", k)));
+            env_of(vars)
+        };
+        let config_file = dir.path().join(".kube/config");
+        for (text, expected) in [
+            ("current-context: nope\n", "context \"nope\" not found"),
+            ("clusters: [\n", "failed to parse kubeconfig"),
+            (
+                "current-context: x\n\
+                 clusters: [{name: c, cluster: {server: 'https://c', certificate-authority: missing.crt}}]\n\
+                 contexts: [{name: x, context: {cluster: c}}]\n",
+                "missing.crt",
+            ),
+        ] {
+            std::fs::write(&config_file, text).unwrap();
+            let err = infer_with(&in_cluster(None), dir.path()).unwrap_err();
+            assert!(!matches!(err, Error::Infer(_)), "{err:?}");
+            assert!(err.to_string().contains(expected), "{err}");
+            let err =
+                infer_with(&in_cluster(Some(config_file.clone().into_os_string())), dir.path()).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+
+        // no kubeconfig, or an empty one: in-cluster
+        std::fs::write(&config_file, "").unwrap();
+        assert_eq!(infer_with(&in_cluster(None), dir.path()).unwrap().default_namespace, "pod-ns");
+        let missing = dir.path().join("missing").into_os_string();
+        assert_eq!(infer_with(&in_cluster(Some(missing)), dir.path()).unwrap().default_namespace, "pod-ns");
     }
 }

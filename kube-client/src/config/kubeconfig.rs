@@ -365,7 +365,11 @@ impl fmt::Debug for AuthProviderConfig {
 }
 
 /// An exec credential plugin (`users[].user.exec`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows the command, the number of arguments and the names of the environment
+/// variables, never argument or variable values (they may hold secrets, such as
+/// `--oidc-client-secret=...`).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecConfig {
     /// `client.authentication.k8s.io/v1` or `client.authentication.k8s.io/v1beta1`.
@@ -392,6 +396,21 @@ pub struct ExecConfig {
     /// Unknown fields.
     #[serde(flatten)]
     pub other: OtherFields,
+}
+
+impl fmt::Debug for ExecConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecConfig")
+            .field("api_version", &self.api_version)
+            .field("command", &self.command)
+            .field("args", &format_args!("<{} redacted>", self.args.len()))
+            .field("env", &self.env.iter().map(|e| &e.name).collect::<Vec<_>>())
+            .field("provide_cluster_info", &self.provide_cluster_info)
+            .field("interactive_mode", &self.interactive_mode)
+            .field("install_hint", &self.install_hint)
+            .field("other", &self.other.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One environment variable for an exec plugin. Its value is redacted in `Debug` output.
@@ -422,6 +441,18 @@ pub enum ExecInteractiveMode {
     Always,
 }
 
+/// A JSON parse error without serde_json's message, which may quote values (secrets): only
+/// the kind of error and where it is.
+fn json_error(e: &serde_json::Error) -> ParseError {
+    let category = match e.classify() {
+        serde_json::error::Category::Io => "i/o error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected value",
+        serde_json::error::Category::Eof => "unexpected end of input",
+    };
+    ParseError::JsonAt { category, line: e.line(), column: e.column() }
+}
+
 fn looks_like_json(text: &str) -> bool {
     text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
 }
@@ -438,7 +469,7 @@ impl Kubeconfig {
     pub fn from_json(text: &str) -> Result<Self> {
         serde_json::from_str(text).map_err(|e| Error::ParseKubeconfig {
             origin: "<string>".into(),
-            source: Box::new(ParseError::Json(e)),
+            source: Box::new(json_error(&e)),
         })
     }
 
@@ -447,7 +478,7 @@ impl Kubeconfig {
         let wrap = |source| Error::ParseKubeconfig { origin: origin.to_owned(), source: Box::new(source) };
         if looks_like_json(text) {
             return serde_json::from_str(text.trim_start_matches('\u{feff}'))
-                .map_err(|e| wrap(ParseError::Json(e)));
+                .map_err(|e| wrap(json_error(&e)));
         }
         // Without the snippet the error message cannot quote lines of the file (which may hold secrets).
         let options = serde_saphyr::options! { with_snippet: false };
@@ -678,8 +709,18 @@ x-tool-setting: hello
 
         let err = Kubeconfig::from_yaml("{\"clusters\": [}").unwrap_err();
         assert!(
-            matches!(&err, Error::ParseKubeconfig { source, .. } if matches!(**source, ParseError::Json(_)))
+            matches!(&err, Error::ParseKubeconfig { source, .. } if matches!(**source, ParseError::JsonAt { line: 1, .. }))
         );
+        for json in [
+            "{\"users\": [{\"name\": \"a\", \"user\": {\"token\": [\"supersecret\"]}}]}",
+            "{\"users\": [{\"name\": \"a\", \"user\": {\"exec\": {\"interactiveMode\": \"supersecret\"}}}]}",
+        ] {
+            for err in [Kubeconfig::from_yaml(json).unwrap_err(), Kubeconfig::from_json(json).unwrap_err()] {
+                let msg = err.to_string();
+                assert!(!msg.contains("supersecret"), "{msg}");
+                assert!(msg.contains("at line 1, column"), "{msg}");
+            }
+        }
         let err = Kubeconfig::from_yaml(
             "users:\n- name: a\n  user:\n    exec:\n      interactiveMode: Sometimes\n",
         )
@@ -708,5 +749,18 @@ x-tool-setting: hello
         assert!(debug.contains("https://issuer"));
         assert!(debug.contains("AWS_PROFILE"));
         assert!(debug.contains("vendor-field"));
+
+        let exec: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "kubectl",
+            "args": ["oidc-login", "get-token", "--oidc-client-secret=supersecretarg"],
+            "env": [{"name": "CLIENT_SECRET", "value": "supersecretenv"}],
+            "installHint": "install kubelogin",
+        }))
+        .unwrap();
+        let debug = format!("{exec:?}");
+        assert!(!debug.contains("supersecret") && !debug.contains("oidc-login"), "{debug}");
+        for shown in ["\"kubectl\"", "<3 redacted>", "CLIENT_SECRET", "install kubelogin"] {
+            assert!(debug.contains(shown), "{shown} missing in {debug}");
+        }
     }
 }

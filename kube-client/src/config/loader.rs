@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use super::error::{Error, Result};
 use super::kubeconfig::{ExecConfig, Kubeconfig, NamedExtension, Preferences};
 
+/// The auth provider setting naming the issuer's CA file.
+const IDP_CERTIFICATE_AUTHORITY: &str = "idp-certificate-authority";
+
 /// The environment variable holding a list of kubeconfig files.
 pub const KUBECONFIG_ENV: &str = "KUBECONFIG";
 
@@ -51,6 +54,22 @@ fn resolve(base: &Path, path: &mut PathBuf) {
     }
 }
 
+/// The directory relative paths in the kubeconfig at `path` are resolved against: the file's
+/// directory, made absolute against the current directory now, so that files read later (token
+/// files, exec commands) do not depend on the current directory at that time.
+fn base_dir(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path);
+    if let Err(error) = &absolute {
+        tracing::debug!(path = %path.display(), %error, "cannot make the kubeconfig path absolute");
+    }
+    let absolute = absolute.unwrap_or_else(|_| path.to_owned());
+    match absolute.parent() {
+        // a path like "config" has parent "": resolve against the current directory, as kubectl does
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Whether an exec command names a file (has a path separator) rather than a program in `$PATH`.
 fn has_separator(command: &str) -> bool {
     command.contains('/') || (cfg!(windows) && command.contains('\\'))
@@ -66,10 +85,7 @@ impl Kubeconfig {
         let text = std::fs::read_to_string(path)
             .map_err(|source| Error::ReadKubeconfig { path: path.to_owned(), source })?;
         let mut kc = Kubeconfig::parse(&text, &path.display().to_string())?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        // a path like "config" has parent "": resolve against the current directory, as kubectl does
-        let base = if base.as_os_str().is_empty() { Path::new(".") } else { base };
-        kc.resolve_relative_paths(base);
+        kc.resolve_relative_paths(&base_dir(path));
         for c in &mut kc.clusters {
             c.source_file = Some(path.to_owned());
         }
@@ -141,7 +157,8 @@ impl Kubeconfig {
 
     /// Makes the relative paths of this kubeconfig absolute against `base` (the directory of the
     /// file it was read from): `certificate-authority`, `client-certificate`, `client-key`,
-    /// `tokenFile`, and the exec `command` when it contains a path separator.
+    /// `tokenFile`, the auth provider's `idp-certificate-authority`, and the exec `command` when
+    /// it contains a path separator.
     ///
     /// [`Kubeconfig::read_from`] does this already.
     pub fn resolve_relative_paths(&mut self, base: &Path) {
@@ -157,6 +174,13 @@ impl Kubeconfig {
                 .flatten()
             {
                 resolve(base, p);
+            }
+            if let Some(ca) =
+                auth.auth_provider.as_mut().and_then(|p| p.config.get_mut(IDP_CERTIFICATE_AUTHORITY))
+            {
+                let mut path = PathBuf::from(&*ca);
+                resolve(base, &mut path);
+                *ca = path.to_string_lossy().into_owned();
             }
             let relative_command =
                 |e: &&mut ExecConfig| has_separator(&e.command) && Path::new(&e.command).is_relative();
@@ -407,7 +431,10 @@ x-top: third
              users:\n\
              - name: a\n  user:\n    client-certificate: certs/a.crt\n    client-key: /abs/a.key\n\
              \x20   tokenFile: tok\n    exec: {command: ./bin/plugin}\n\
-             - name: path-lookup\n  user: {exec: {command: aws}}\n",
+             - name: path-lookup\n  user: {exec: {command: aws}}\n\
+             - name: oidc\n  user: {auth-provider: {name: oidc, config: {idp-certificate-authority: idp/ca.crt}}}\n\
+             - name: oidc-abs\n  user: {auth-provider: {name: oidc, config: {idp-certificate-authority: /abs/ca.crt}}}\n\
+             - name: oidc-empty\n  user: {auth-provider: {name: oidc, config: {idp-certificate-authority: ''}}}\n",
         );
         let b = write(
             &sub,
@@ -424,6 +451,31 @@ x-top: third
         let command = PathBuf::from(&user.exec.as_ref().unwrap().command);
         assert_eq!(command, dir.path().join("./bin/plugin"));
         assert_eq!(kc.user("path-lookup").unwrap().user.exec.as_ref().unwrap().command, "aws");
+        let idp_ca = |name: &str| {
+            kc.user(name).unwrap().user.auth_provider.as_ref().unwrap().config[IDP_CERTIFICATE_AUTHORITY]
+                .clone()
+        };
+        assert_eq!(PathBuf::from(idp_ca("oidc")), dir.path().join("idp/ca.crt"));
+        assert_eq!(idp_ca("oidc-abs"), "/abs/ca.crt");
+        assert_eq!(idp_ca("oidc-empty"), "");
+    }
+
+    #[test]
+    fn base_directory_is_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(base_dir(Path::new("config")), cwd);
+        assert_eq!(base_dir(Path::new("sub/config")), cwd.join("sub"));
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(base_dir(&dir.path().join("config")), dir.path());
+
+        // a relative kubeconfig path gives absolute paths, which a later chdir does not break
+        let mut kc =
+            Kubeconfig::from_yaml("users: [{name: u, user: {tokenFile: tok, exec: {command: ./plugin}}}]")
+                .unwrap();
+        kc.resolve_relative_paths(&base_dir(Path::new("kubeconfig")));
+        let user = &kc.user("u").unwrap().user;
+        assert_eq!(user.token_file, Some(cwd.join("tok")));
+        assert!(Path::new(&user.exec.as_ref().unwrap().command).is_absolute());
     }
 
     #[test]

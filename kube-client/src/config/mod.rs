@@ -36,7 +36,7 @@ pub use exec::{
     EXEC_API_V1, EXEC_API_V1BETA1, EXEC_CLUSTER_EXTENSION, EXEC_INFO_ENV, ExecClusterInfo, ExecCredential,
     run_exec,
 };
-pub use exec_cache::{DEFAULT_EXPIRY_SKEW, ExecAuth};
+pub use exec_cache::{DEFAULT_EXPIRY_SKEW, ExecAuth, MIN_RERUN_INTERVAL};
 pub use incluster::{SERVICE_ACCOUNT_DIR, SERVICE_HOST_ENV, SERVICE_PORT_ENV};
 pub use kubeconfig::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, ExecInteractiveMode, Kubeconfig,

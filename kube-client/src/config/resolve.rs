@@ -11,7 +11,7 @@ use super::exec::{EXEC_CLUSTER_EXTENSION, ExecClusterInfo};
 use super::exec_cache::ExecAuth;
 use super::kubeconfig::{AuthInfo, AuthProviderConfig, Cluster, Kubeconfig, NamedAuthInfo, NamedCluster};
 use super::oidc::{OidcAuth, OidcConfig};
-use super::secret::SecretString;
+use super::secret::{SecretString, redact_url};
 use super::tls::{Identity, data_or_file, parse_certificates, parse_private_key};
 use super::token_file::TokenFile;
 
@@ -188,7 +188,7 @@ fn parse_url(url: &str, field: impl Fn() -> Box<FieldRef>) -> Result<http::Uri> 
     if uri.scheme().is_none() || uri.authority().is_none() {
         return Err(Error::InvalidField {
             field: field(),
-            reason: format!("{url:?} is not an absolute URL (scheme://host[:port])"),
+            reason: format!("{:?} is not an absolute URL (scheme://host[:port])", redact_url(url)),
         });
     }
     Ok(uri)
@@ -493,6 +493,12 @@ mod tests {
         assert!(resolve(&kc).unwrap_err().to_string().starts_with("invalid server of cluster \"c\""));
         kc.clusters[0].cluster.server = Some("/relative".into());
         assert!(resolve(&kc).unwrap_err().to_string().contains("not an absolute URL"));
+        kc.clusters[0].cluster.server = Some("https://c".into());
+        kc.clusters[0].cluster.certificate_authority_data = None;
+        kc.clusters[0].cluster.proxy_url = Some("user:supersecret@proxy:3128".into());
+        let msg = resolve(&kc).unwrap_err().to_string();
+        assert!(msg.starts_with("invalid proxy-url of cluster \"c\""), "{msg}");
+        assert!(!msg.contains("supersecret"), "{msg}");
     }
 
     #[test]

@@ -70,10 +70,14 @@ impl fmt::Debug for Redacted {
 /// A URL with any `user:password@` part replaced by `<redacted>@`, for `Debug` output and
 /// error messages (proxy URLs may carry credentials).
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    // without a scheme (`user:pass@proxy:3128`), the authority starts the string
+    let (prefix, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (&url[..scheme.len() + 3], rest),
+        None => ("", url),
+    };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{REDACTED}@{}", &rest[at + 1..]),
+        Some(at) => format!("{prefix}{REDACTED}@{}", &rest[at + 1..]),
         None => url.to_string(),
     }
 }
@@ -100,6 +104,7 @@ mod tests {
         assert_eq!(redact_url("http://proxy:3128"), "http://proxy:3128");
         assert_eq!(redact_url("http://proxy/a@b"), "http://proxy/a@b");
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(redact_url("user:pass@proxy:3128"), "<redacted>@proxy:3128");
     }
 
     #[test]

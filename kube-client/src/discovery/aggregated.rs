@@ -112,10 +112,16 @@ pub(super) fn parse_groups(bytes: &[u8], path: &str) -> Result<Vec<ApiGroup>, Er
 
 fn group(g: GroupDiscovery) -> ApiGroup {
     let name = g.metadata.name;
-    // The versions are listed in order of preference.
-    let preferred = g.versions.first().map(|v| v.version.clone());
-    let versions =
-        g.versions.into_iter().filter(|v| !v.version.is_empty()).map(|v| version(&name, v)).collect();
+    // The versions are listed in order of preference; stale ones go after the current ones, so
+    // that a current version is preferred.
+    let (mut versions, stale): (Vec<_>, Vec<_>) = g
+        .versions
+        .into_iter()
+        .filter(|v| !v.version.is_empty())
+        .map(|v| version(&name, v))
+        .partition(|v| v.freshness == Freshness::Current);
+    versions.extend(stale);
+    let preferred = versions.first().map(|v| v.version.clone());
     ApiGroup { name, preferred, versions }
 }
 
@@ -252,10 +258,14 @@ mod tests {
                         {"resource": "nokind", "responseKind": null, "scope": "Cluster", "verbs": ["get"]},
                         {"resource": "oddscope", "responseKind": {"kind": "Odd"}, "scope": "Galaxy"}
                     ]
-                }, {"version": "v1alpha1", "resources": null}]
+                }, {"version": "v1alpha1", "resources": null}, {"version": "", "resources": null}]
             }]
         });
         let groups = parse_groups(doc.to_string().as_bytes(), "/apis").unwrap();
+        // the stale preferred version gives way to a current one
+        assert_eq!(groups[0].preferred_version_name(), Some("v1alpha1"));
+        let order: Vec<&str> = groups[0].versions().map(ApiGroupVersion::version).collect();
+        assert_eq!(order, ["v1alpha1", "v1beta1"]);
         let v = groups[0].version("v1beta1").unwrap();
         assert_eq!(v.freshness(), Freshness::Stale);
         assert_eq!(v.resources().len(), 1);

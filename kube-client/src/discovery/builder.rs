@@ -1,12 +1,12 @@
 //! Running discovery: aggregated where the server serves it, legacy otherwise, for all groups or
 //! only some.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, sync::Arc};
 
 use super::{
     AGGREGATED_ACCEPT, Error, LEGACY_ACCEPT, aggregated, get, kind_of,
     legacy::{self, GroupIndex},
-    model::{ApiGroup, Discovery},
+    model::{ApiGroup, Discovery, FailedGroupVersion, Freshness},
 };
 use crate::Client;
 
@@ -114,15 +114,22 @@ impl DiscoveryBuilder {
         if !aggregated {
             tracing::debug!(groups = pending.len(), "legacy discovery of group versions");
         }
-        let (fetched, failures) = legacy::fetch_groups(client, pending).await;
+        let (fetched, mut failures) = legacy::fetch_groups(client, pending).await;
         let mut fetched = fetched.into_iter();
-        let groups = slots
+        let groups: Vec<ApiGroup> = slots
             .into_iter()
             .filter_map(|slot| match slot {
                 Slot::Ready(group) => Some(group),
                 Slot::Pending => fetched.next(),
             })
             .collect();
+        for stale in groups.iter().flat_map(ApiGroup::versions).filter(|v| v.freshness() == Freshness::Stale)
+        {
+            let group_version = stale.group_version();
+            tracing::warn!(%group_version, "aggregated discovery of a group version is stale");
+            let error = Arc::new(Error::Stale { group_version: group_version.clone() });
+            failures.push(FailedGroupVersion { group_version, error });
+        }
         Ok(Discovery { groups, aggregated, failures })
     }
 
@@ -262,6 +269,29 @@ mod tests {
             "falls back to a discovered version"
         );
         assert!(d.find("hpa").is_some());
+    }
+
+    #[tokio::test]
+    async fn stale_versions_are_failures_and_not_preferred() {
+        let server = FakeServer::new(true);
+        {
+            let mut docs = server.aggregated.lock().unwrap();
+            let apis = docs.as_mut().unwrap().get_mut("/apis").unwrap();
+            let items = apis["items"].as_array_mut().unwrap();
+            let autoscaling = items.iter_mut().find(|g| g["metadata"]["name"] == "autoscaling").unwrap();
+            assert_eq!(autoscaling["versions"][0]["version"], "v2");
+            autoscaling["versions"][0]["freshness"] = json!("Stale");
+        }
+        let d = Discovery::run(&server.client()).await.unwrap();
+        let failures = d.failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].group_version.to_string(), "autoscaling/v2");
+        assert!(matches!(*failures[0].error, Error::Stale { .. }));
+        assert!(failures[0].error.to_string().contains("autoscaling/v2 is stale"), "{}", failures[0].error);
+        let autoscaling = d.group("autoscaling").unwrap();
+        assert_eq!(autoscaling.preferred_version_name(), Some("v1"));
+        assert!(autoscaling.version("v2").is_some(), "stale versions are still listed");
+        assert_eq!(d.find("hpa").map(|(r, _)| r.version), Some("v1".into()));
     }
 
     #[tokio::test]

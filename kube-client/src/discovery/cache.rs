@@ -1,7 +1,10 @@
 //! A discovery result shared between tasks, refreshed when it is too old or a lookup misses.
 
 use std::{
-    sync::{Arc, PoisonError, RwLock},
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -18,12 +21,20 @@ use crate::Client;
 /// How long a [`CachedDiscovery`] keeps a result before it discovers again, unless told otherwise.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
+/// How long after a discovery (or a failed attempt) a [`CachedDiscovery`] waits before a lookup
+/// miss or the maximum age makes it discover again, unless told otherwise.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
 /// A [`Discovery`] shared between tasks (clones share it), discovered again when it is older than
 /// its maximum age, when asked to, and when a lookup misses: a resource installed after the last
 /// discovery (a new CustomResourceDefinition) is found by the next lookup that asks for it.
 ///
 /// Refreshes are single-flight: lookups that miss at the same time wait for one refresh rather
-/// than starting one each.
+/// than starting one each. A miss does not discover again within the minimum refresh interval
+/// ([`DEFAULT_MIN_REFRESH_INTERVAL`]) of the last discovery, so repeated lookups of a resource
+/// that is not installed do not rediscover every time. When a refresh for age fails, the
+/// previous result keeps being used (with a warning) and the refresh is tried again after the
+/// minimum interval.
 ///
 /// ```no_run
 /// # async fn run(client: kube_client::Client) -> Result<(), kube_client::discovery::Error> {
@@ -47,6 +58,8 @@ struct Inner {
     client: Client,
     builder: DiscoveryBuilder,
     max_age: Duration,
+    /// In milliseconds.
+    min_refresh_interval: AtomicU64,
     state: RwLock<Snapshot>,
     /// Held while discovering, so that only one refresh runs at a time.
     refreshing: Mutex<()>,
@@ -56,6 +69,9 @@ struct Inner {
 struct Snapshot {
     discovery: Arc<Discovery>,
     fetched_at: Instant,
+    /// The last discovery attempt, successful or not.
+    attempted_at: Instant,
+    /// Counts attempts, successful or not.
     generation: u64,
 }
 
@@ -94,8 +110,32 @@ impl CachedDiscovery {
         max_age: Duration,
     ) -> Result<Self, Error> {
         let discovery = Arc::new(builder.run(&client).await?);
-        let state = RwLock::new(Snapshot { discovery, fetched_at: Instant::now(), generation: 0 });
-        Ok(Self { inner: Arc::new(Inner { client, builder, max_age, state, refreshing: Mutex::new(()) }) })
+        let now = Instant::now();
+        let state = RwLock::new(Snapshot { discovery, fetched_at: now, attempted_at: now, generation: 0 });
+        let inner = Inner {
+            client,
+            builder,
+            max_age,
+            min_refresh_interval: AtomicU64::new(0),
+            state,
+            refreshing: Mutex::new(()),
+        };
+        Ok(Self { inner: Arc::new(inner) }.with_min_refresh_interval(DEFAULT_MIN_REFRESH_INTERVAL))
+    }
+
+    /// Waits `interval` after a discovery (or a failed attempt) before a lookup miss or the
+    /// maximum age makes it discover again, instead of [`DEFAULT_MIN_REFRESH_INTERVAL`];
+    /// [`Duration::ZERO`] rediscovers on every miss. Applies to every clone.
+    #[must_use]
+    pub fn with_min_refresh_interval(self, interval: Duration) -> Self {
+        let millis = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self.inner.min_refresh_interval.store(millis, Ordering::Relaxed);
+        self
+    }
+
+    /// How long after a discovery a miss or the maximum age may make it discover again.
+    pub fn min_refresh_interval(&self) -> Duration {
+        Duration::from_millis(self.inner.min_refresh_interval.load(Ordering::Relaxed))
     }
 
     /// How long a result is kept.
@@ -113,7 +153,8 @@ impl CachedDiscovery {
         self.snapshot().discovery
     }
 
-    /// The current result, discovered again first if it is older than the maximum age.
+    /// The current result, discovered again first if it is older than the maximum age (if that
+    /// fails, the previous result, with a warning).
     pub async fn get(&self) -> Result<Arc<Discovery>, Error> {
         self.fresh().await.map(|(snapshot, _)| snapshot.discovery)
     }
@@ -155,6 +196,10 @@ impl CachedDiscovery {
         if just_refreshed {
             return Ok(None);
         }
+        if snapshot.attempted_at.elapsed() < self.min_refresh_interval() {
+            tracing::debug!("discovery lookup missed; discovered too recently to discover again");
+            return Ok(None);
+        }
         tracing::debug!("discovery lookup missed; discovering again");
         let snapshot = self.refresh_after(Some(snapshot.generation)).await?;
         Ok(f(&snapshot.discovery))
@@ -167,11 +212,24 @@ impl CachedDiscovery {
     /// The current snapshot, refreshed if too old, and whether it was refreshed for this call.
     async fn fresh(&self) -> Result<(Snapshot, bool), Error> {
         let snapshot = self.snapshot();
-        if snapshot.fetched_at.elapsed() < self.inner.max_age {
+        if snapshot.fetched_at.elapsed() < self.inner.max_age
+            || snapshot.attempted_at.elapsed() < self.min_refresh_interval()
+        {
             return Ok((snapshot, false));
         }
         tracing::debug!(max_age = ?self.inner.max_age, "discovery is too old; discovering again");
-        self.refresh_after(Some(snapshot.generation)).await.map(|s| (s, true))
+        match self.refresh_after(Some(snapshot.generation)).await {
+            Ok(snapshot) => Ok((snapshot, true)),
+            Err(error) => {
+                let stale = self.snapshot();
+                tracing::warn!(
+                    %error,
+                    age = ?stale.fetched_at.elapsed(),
+                    "discovering again failed; using the previous discovery"
+                );
+                Ok((stale, true))
+            }
+        }
     }
 
     /// Discovers again, unless `seen` is given and a refresh finished since that generation was
@@ -182,10 +240,16 @@ impl CachedDiscovery {
         if seen.is_some_and(|seen| seen != current.generation) {
             return Ok(current);
         }
-        let discovery = Arc::new(self.inner.builder.run(&self.inner.client).await?);
-        let next = Snapshot { discovery, fetched_at: Instant::now(), generation: current.generation + 1 };
-        *self.inner.state.write().unwrap_or_else(PoisonError::into_inner) = next.clone();
-        Ok(next)
+        let result = self.inner.builder.run(&self.inner.client).await;
+        let now = Instant::now();
+        let mut state = self.inner.state.write().unwrap_or_else(PoisonError::into_inner);
+        // a failed attempt counts too: callers waiting for it do not each try again
+        state.attempted_at = now;
+        state.generation = current.generation + 1;
+        let discovery = result?;
+        state.discovery = Arc::new(discovery);
+        state.fetched_at = now;
+        Ok(state.clone())
     }
 }
 
@@ -212,7 +276,7 @@ mod tests {
         (server, install)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_miss_refreshes_once() {
         let (server, install) = server_without_crd();
         let cache = CachedDiscovery::new(server.client()).await.unwrap();
@@ -223,6 +287,7 @@ mod tests {
         assert!(server.take_requests().is_empty(), "a hit asks nothing");
 
         install();
+        tokio::time::advance(DEFAULT_MIN_REFRESH_INTERVAL).await;
         let gizmo = GroupVersionKind::gvk("disco.kube-test.example.com", "v1", "Gizmo");
         let (ar, caps) = cache.resolve_gvk(&gizmo).await.unwrap().unwrap();
         assert_eq!(ar.plural, "gizmos");
@@ -231,6 +296,7 @@ mod tests {
         assert!(cache.current().has_group("disco.kube-test.example.com"));
 
         let unknown = GroupVersionKind::gvk("nope.example.com", "v1", "Nothing");
+        tokio::time::advance(DEFAULT_MIN_REFRESH_INTERVAL).await;
         assert!(cache.resolve_gvk(&unknown).await.unwrap().is_none());
         assert_eq!(server.take_requests().len(), 2, "one refresh, then the answer is none");
         assert!(cache.find("nothing").await.unwrap().is_none());
@@ -244,6 +310,7 @@ mod tests {
         let server = FakeServer::new(true);
         let cache = CachedDiscovery::new(server.client()).await.unwrap();
         server.take_requests();
+        tokio::time::advance(DEFAULT_MIN_REFRESH_INTERVAL).await;
         *server.latency.lock().unwrap() = Duration::from_millis(100);
         let unknown = GroupVersionKind::gvk("nope.example.com", "v1", "Nothing");
         let lookups = (0..5).map(|_| cache.resolve_gvk(&unknown));
@@ -269,15 +336,67 @@ mod tests {
         assert_eq!(server.take_requests().len(), 1, "refreshed for age, and not again for the lookup");
         assert_eq!(cache.age(), Duration::ZERO);
         assert!(cache.find("pods").await.unwrap().is_none(), "the core group was not asked for");
+        assert!(server.take_requests().is_empty(), "no refresh for a miss right after one");
         cache.refresh().await.unwrap();
-        assert_eq!(server.take_requests().len(), 2, "a miss and a forced refresh");
+        assert_eq!(server.take_requests().len(), 1, "a forced refresh");
         assert!(format!("{cache:?}").contains("max_age: 60s"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
+    async fn misses_within_the_minimum_interval_do_not_refresh() {
+        let server = FakeServer::new(true);
+        let cache = CachedDiscovery::new(server.client()).await.unwrap();
+        assert_eq!(cache.min_refresh_interval(), DEFAULT_MIN_REFRESH_INTERVAL);
+        server.take_requests();
+        let optional = GroupVersionKind::gvk("optional.example.com", "v1", "Optional");
+        for _ in 0..10 {
+            assert!(cache.resolve_gvk(&optional).await.unwrap().is_none());
+            tokio::time::advance(Duration::from_millis(400)).await;
+        }
+        assert!(server.take_requests().is_empty(), "no refresh within 5 s of the discovery");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.resolve_gvk(&optional).await.unwrap().is_none());
+        assert_eq!(server.take_requests().len(), 2, "one refresh after 5 s");
+        assert!(cache.resolve_gvk(&optional).await.unwrap().is_none());
+        assert!(server.take_requests().is_empty());
+
+        let cache = cache.with_min_refresh_interval(Duration::ZERO);
+        assert!(cache.resolve_gvk(&optional).await.unwrap().is_none());
+        assert!(cache.find("nothing").await.unwrap().is_none());
+        assert_eq!(server.take_requests().len(), 4, "every miss refreshes without an interval");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_refresh_for_age_serves_the_old_result() {
+        let server = FakeServer::new(true);
+        let cache =
+            CachedDiscovery::with_options(server.client(), DiscoveryBuilder::new(), Duration::from_secs(60))
+                .await
+                .unwrap();
+        server.take_requests();
+        let ok = server.aggregated.lock().unwrap().as_ref().unwrap()["/apis"].clone();
+        server.aggregated.lock().unwrap().as_mut().unwrap().insert("/apis".into(), serde_json::json!(500));
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(cache.get().await.unwrap().has_group("apps"), "the old result");
+        assert!(!server.take_requests().is_empty(), "a refresh was tried");
+        let (deploy, _) = cache.find("deploy").await.unwrap().unwrap();
+        assert_eq!(deploy.group, "apps");
+        assert!(cache.find("nothing").await.unwrap().is_none());
+        assert!(server.take_requests().is_empty(), "not tried again within the minimum interval");
+        assert_eq!(cache.age(), Duration::from_secs(61));
+
+        server.aggregated.lock().unwrap().as_mut().unwrap().insert("/apis".into(), ok);
+        tokio::time::advance(DEFAULT_MIN_REFRESH_INTERVAL).await;
+        cache.get().await.unwrap();
+        assert_eq!(server.take_requests().len(), 2, "tried again after the interval");
+        assert_eq!(cache.age(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_failed_refresh_is_an_error_and_keeps_the_old_result() {
         let server = FakeServer::new(true);
         let cache = CachedDiscovery::new(server.client()).await.unwrap();
+        tokio::time::advance(DEFAULT_MIN_REFRESH_INTERVAL).await;
         server.aggregated.lock().unwrap().as_mut().unwrap().insert("/apis".into(), serde_json::json!(500));
         let err = cache.resolve_gvk(&GroupVersionKind::gvk("x.example.com", "v1", "X")).await.unwrap_err();
         assert!(err.to_string().starts_with("discovery request to /apis failed"), "{err}");

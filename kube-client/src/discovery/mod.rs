@@ -51,7 +51,7 @@ use kube_core::GroupVersion;
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
 pub use builder::{DiscoveryBuilder, DiscoveryMode};
-pub use cache::{CachedDiscovery, DEFAULT_MAX_AGE};
+pub use cache::{CachedDiscovery, DEFAULT_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL};
 pub use model::{
     ApiCapabilities, ApiGroup, ApiGroupVersion, Discovery, FailedGroupVersion, Freshness, Subresource, verbs,
 };
@@ -149,6 +149,14 @@ pub enum Error {
         group_version: GroupVersion,
         /// The resource's plural name.
         resource: String,
+    },
+
+    /// Aggregated discovery marked the group version `Stale`: the server could not refresh it
+    /// (its aggregated API server is unreachable), so its resources may be missing or out of date.
+    #[error("discovery of group version {group_version} is stale: the server could not refresh it")]
+    Stale {
+        /// The group version.
+        group_version: GroupVersion,
     },
 
     /// The request could not be built; nothing was sent.

@@ -201,8 +201,8 @@ impl ApiGroup {
     }
 }
 
-/// A group version whose resources could not be fetched (legacy discovery): the rest of the
-/// discovery is still usable.
+/// A group version whose resources could not be fetched (legacy discovery) or are stale
+/// (aggregated discovery): the rest of the discovery is still usable.
 #[derive(Debug, Clone)]
 pub struct FailedGroupVersion {
     /// The group version.
@@ -255,7 +255,9 @@ impl Discovery {
         self.aggregated
     }
 
-    /// The group versions whose resources could not be fetched in legacy discovery.
+    /// The group versions whose resources could not be fetched in legacy discovery, and those
+    /// aggregated discovery marked [`Freshness::Stale`] (their resources are still listed, but
+    /// may be missing or out of date).
     pub fn failures(&self) -> &[FailedGroupVersion] {
         &self.failures
     }
@@ -290,8 +292,9 @@ impl Discovery {
     /// optionally qualified by a group (`deployments.apps`) or a version and group
     /// (`deployments.v1.apps`).
     ///
-    /// Like kubectl, short names are tried first, then plural and singular names, then kinds;
-    /// within each, the core group comes first, then the groups in the server's order, each at
+    /// Like kubectl (client-go 1.27 and later), exact plural and singular names are tried
+    /// first, so a short name never shadows another resource's name; then short names, then
+    /// kinds. Within each, the core group comes first, then the groups in the server's order, each at
     /// its preferred version first.
     pub fn find(&self, name: &str) -> Option<(ApiResource, ApiCapabilities)> {
         let name = name.trim().to_ascii_lowercase();
@@ -330,8 +333,8 @@ impl Discovery {
         };
         let kind = |(r, _): &&(ApiResource, ApiCapabilities)| r.kind.eq_ignore_ascii_case(name);
         candidates()
-            .find(short)
-            .or_else(|| candidates().find(plural))
+            .find(plural)
+            .or_else(|| candidates().find(short))
             .or_else(|| candidates().find(kind))
             .cloned()
     }
@@ -380,6 +383,45 @@ mod tests {
         for name in ["", ".apps", "nothing", "deployments.batch", "pods.v1", "pods/status", "status"] {
             assert_eq!(found(&d, name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn exact_names_win_over_short_names() {
+        let mut d = discovery();
+        let resource = ApiResource {
+            group: "example.com".into(),
+            version: "v1".into(),
+            api_version: "example.com/v1".into(),
+            kind: "PodMonitor".into(),
+            plural: "podmonitors".into(),
+            scope: Scope::Namespaced,
+        };
+        let caps = ApiCapabilities {
+            scope: Scope::Namespaced,
+            singular: "podmonitor".into(),
+            verbs: vec![verbs::GET.into()],
+            short_names: vec!["pods".into(), "deployment".into(), "pm".into()],
+            categories: Vec::new(),
+            subresources: Vec::new(),
+        };
+        // Before the core group, so that only the order of the checks can make pods win.
+        d.groups.insert(
+            0,
+            ApiGroup {
+                name: "example.com".into(),
+                preferred: Some("v1".into()),
+                versions: vec![ApiGroupVersion {
+                    group: "example.com".into(),
+                    version: "v1".into(),
+                    freshness: Freshness::Current,
+                    resources: vec![(resource, caps)],
+                }],
+            },
+        );
+        assert_eq!(found(&d, "pods").map(|f| (f.0, f.2)), Some((String::new(), "pods".into())));
+        assert_eq!(found(&d, "deployment").map(|f| (f.0, f.2)), Some(("apps".into(), "deployments".into())));
+        assert_eq!(found(&d, "pm").map(|f| f.2), Some("podmonitors".into()));
+        assert_eq!(found(&d, "PodMonitor").map(|f| f.2), Some("podmonitors".into()));
     }
 
     #[test]
