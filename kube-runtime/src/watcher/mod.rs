@@ -86,6 +86,10 @@ pub enum Error {
     /// support streaming lists); the watcher falls back to paged lists in `Auto` mode.
     #[error("the streaming list ended before the initial state was complete")]
     StreamingListIncomplete,
+    /// Nothing arrived on a watch, not even its end, well after its timeout: the connection is
+    /// taken for dead and the watch restarted.
+    #[error("the watch went silent past its timeout; restarting it")]
+    WatchStalled,
     /// The watcher's configuration cannot work (bad selector, zero timeout); the stream ends.
     #[error("invalid watcher configuration: {0}")]
     InvalidConfig(#[source] kube_core::Error),
@@ -261,7 +265,13 @@ struct Machine<S: Source> {
     /// When the current watch was opened, and whether it has sent anything yet.
     watch_opened: tokio::time::Instant,
     watch_heard: bool,
+    /// The server must have closed the current watch by then (its timeout plus a margin);
+    /// silence past it means the connection is dead.
+    watch_deadline: tokio::time::Instant,
 }
+
+/// How long after a watch's own timeout the watcher waits before it declares the connection dead.
+const WATCH_DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 
 type Step<K> = (Option<Result<Event<K>, Error>>, State<K>);
 
@@ -272,6 +282,23 @@ impl<S: Source> Machine<S> {
             InitialListStrategy::StreamingList => true,
             InitialListStrategy::ListWatch => false,
         }
+    }
+
+    /// Notes a watch opened with `wp`, for the dead-connection deadline.
+    fn opened(&mut self, wp: &WatchParams) {
+        let now = tokio::time::Instant::now();
+        self.watch_opened = now;
+        self.watch_heard = false;
+        let timeout = Duration::from_secs(u64::from(wp.timeout.unwrap_or(1800)));
+        self.watch_deadline = now + timeout + WATCH_DEADLINE_MARGIN;
+    }
+
+    /// The next item of a watch, or `None` in the outer option when the deadline passed.
+    async fn next_before_deadline(
+        &self,
+        stream: &mut EventStream<S::Value>,
+    ) -> Option<Option<Result<WatchEvent<S::Value>, kube_client::Error>>> {
+        tokio::time::timeout_at(self.watch_deadline, stream.next()).await.ok()
     }
 
     fn fail(&mut self, error: Error, next: State<S::Value>) -> Step<S::Value> {
@@ -292,7 +319,10 @@ impl<S: Source> Machine<S> {
                 // resourceVersion "0" serves the initial state from the cache, "" is a quorum read.
                 let rv = if !quorum && self.config.list_semantic == ListSemantic::Any { "0" } else { "" };
                 match self.source.watch(&wp, rv).await {
-                    Ok(stream) => (Some(Ok(Event::Init)), State::Streaming { stream }),
+                    Ok(stream) => {
+                        self.opened(&wp);
+                        (Some(Ok(Event::Init)), State::Streaming { stream })
+                    }
                     Err(e)
                         if self.config.initial_list_strategy == InitialListStrategy::Auto
                             && unsupported(&e) =>
@@ -350,39 +380,45 @@ impl<S: Source> Machine<S> {
                     ),
                 }
             }
-            State::Streaming { mut stream } => match stream.next().await {
-                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
-                    (Some(Ok(Event::InitApply(o))), State::Streaming { stream })
-                }
-                Some(Ok(WatchEvent::Deleted(_))) => (None, State::Streaming { stream }),
-                Some(Ok(WatchEvent::Bookmark(b))) if b.is_initial_events_end() => {
-                    self.backoff.healthy();
-                    self.watch_heard = true;
-                    let resource_version = b.metadata.resource_version;
-                    (Some(Ok(Event::InitDone)), State::Watching { resource_version, stream: Some(stream) })
-                }
-                Some(Ok(WatchEvent::Bookmark(_))) => (None, State::Streaming { stream }),
-                Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
-                    self.fail(Error::Gone(status), State::Empty { quorum: true })
-                }
-                Some(Ok(WatchEvent::Error(status))) => {
-                    self.fail(Error::WatchError(status), State::Empty { quorum: false })
-                }
-                Some(Err(e)) => self.fail(Error::WatchFailed(e), State::Empty { quorum: false }),
-                // Ended before the initial state was complete: a server that ignores
-                // `sendInitialEvents` does this; fall back to paged lists when allowed.
-                None => {
-                    if self.config.initial_list_strategy == InitialListStrategy::Auto {
-                        self.streaming_unsupported = true;
+            State::Streaming { mut stream } => match self.next_before_deadline(&mut stream).await {
+                None => self.fail(Error::WatchStalled, State::Empty { quorum: false }),
+                Some(next) => match next {
+                    Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                        (Some(Ok(Event::InitApply(o))), State::Streaming { stream })
                     }
-                    self.fail(Error::StreamingListIncomplete, State::Empty { quorum: false })
-                }
+                    Some(Ok(WatchEvent::Deleted(_))) => (None, State::Streaming { stream }),
+                    Some(Ok(WatchEvent::Bookmark(b))) if b.is_initial_events_end() => {
+                        self.backoff.healthy();
+                        self.watch_heard = true;
+                        let resource_version = b.metadata.resource_version;
+                        (
+                            Some(Ok(Event::InitDone)),
+                            State::Watching { resource_version, stream: Some(stream) },
+                        )
+                    }
+                    Some(Ok(WatchEvent::Bookmark(_))) => (None, State::Streaming { stream }),
+                    Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
+                        self.fail(Error::Gone(status), State::Empty { quorum: true })
+                    }
+                    Some(Ok(WatchEvent::Error(status))) => {
+                        self.fail(Error::WatchError(status), State::Empty { quorum: false })
+                    }
+                    Some(Err(e)) => self.fail(Error::WatchFailed(e), State::Empty { quorum: false }),
+                    // Ended before the initial state was complete: a server that ignores
+                    // `sendInitialEvents` does this; fall back to paged lists when allowed.
+                    None => {
+                        if self.config.initial_list_strategy == InitialListStrategy::Auto {
+                            self.streaming_unsupported = true;
+                        }
+                        self.fail(Error::StreamingListIncomplete, State::Empty { quorum: false })
+                    }
+                },
             },
             State::Watching { resource_version, stream: None } => {
-                match self.source.watch(&self.config.watch_params(), &resource_version).await {
+                let wp = self.config.watch_params();
+                match self.source.watch(&wp, &resource_version).await {
                     Ok(stream) => {
-                        self.watch_opened = tokio::time::Instant::now();
-                        self.watch_heard = false;
+                        self.opened(&wp);
                         (None, State::Watching { resource_version, stream: Some(stream) })
                     }
                     Err(e) if e.is_gone() => {
@@ -394,42 +430,54 @@ impl<S: Source> Machine<S> {
                     }
                 }
             }
-            State::Watching { resource_version, stream: Some(mut stream) } => match stream.next().await {
-                // The server ended a watch at once without a word: back off rather than spin.
-                None if !self.watch_heard && self.watch_opened.elapsed() < Duration::from_secs(1) => {
-                    self.fail(Error::WatchClosedEarly, State::Watching { resource_version, stream: None })
-                }
-                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
-                    self.watch_heard = true;
-                    let resource_version = o.resource_version().unwrap_or(resource_version);
-                    (Some(Ok(Event::Apply(o))), State::Watching { resource_version, stream: Some(stream) })
-                }
-                Some(Ok(WatchEvent::Deleted(o))) => {
-                    self.watch_heard = true;
-                    let resource_version = o.resource_version().unwrap_or(resource_version);
-                    (Some(Ok(Event::Delete(o))), State::Watching { resource_version, stream: Some(stream) })
-                }
-                Some(Ok(WatchEvent::Bookmark(b))) => {
-                    self.watch_heard = true;
-                    self.backoff.healthy();
-                    let resource_version = b.metadata.resource_version;
-                    (None, State::Watching { resource_version, stream: Some(stream) })
-                }
-                Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
-                    self.fail(Error::Gone(status), State::Empty { quorum: true })
-                }
-                Some(Ok(WatchEvent::Error(status))) => {
-                    self.fail(Error::WatchError(status), State::Watching { resource_version, stream: None })
-                }
-                // An event that does not decode was lost: only a relist makes the state right again.
-                Some(Err(e @ kube_client::Error::Decode { .. })) => {
-                    self.fail(Error::WatchFailed(e), State::Empty { quorum: true })
-                }
-                Some(Err(e)) => {
-                    self.fail(Error::WatchFailed(e), State::Watching { resource_version, stream: None })
-                }
-                // The server ended the watch (its timeout): resume from the last version seen.
-                None => (None, State::Watching { resource_version, stream: None }),
+            State::Watching { resource_version, stream: Some(mut stream) } => match self
+                .next_before_deadline(&mut stream)
+                .await
+            {
+                // Nothing, not even the end, long after the watch's timeout: a dead connection.
+                None => self.fail(Error::WatchStalled, State::Watching { resource_version, stream: None }),
+                Some(next) => match next {
+                    // The server ended a watch at once without a word: back off rather than spin.
+                    None if !self.watch_heard && self.watch_opened.elapsed() < Duration::from_secs(1) => {
+                        self.fail(Error::WatchClosedEarly, State::Watching { resource_version, stream: None })
+                    }
+                    Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                        self.watch_heard = true;
+                        let resource_version = o.resource_version().unwrap_or(resource_version);
+                        (
+                            Some(Ok(Event::Apply(o))),
+                            State::Watching { resource_version, stream: Some(stream) },
+                        )
+                    }
+                    Some(Ok(WatchEvent::Deleted(o))) => {
+                        self.watch_heard = true;
+                        let resource_version = o.resource_version().unwrap_or(resource_version);
+                        (
+                            Some(Ok(Event::Delete(o))),
+                            State::Watching { resource_version, stream: Some(stream) },
+                        )
+                    }
+                    Some(Ok(WatchEvent::Bookmark(b))) => {
+                        self.watch_heard = true;
+                        self.backoff.healthy();
+                        let resource_version = b.metadata.resource_version;
+                        (None, State::Watching { resource_version, stream: Some(stream) })
+                    }
+                    Some(Ok(WatchEvent::Error(status))) if status.is_gone() => {
+                        self.fail(Error::Gone(status), State::Empty { quorum: true })
+                    }
+                    Some(Ok(WatchEvent::Error(status))) => self
+                        .fail(Error::WatchError(status), State::Watching { resource_version, stream: None }),
+                    // An event that does not decode was lost: only a relist makes the state right again.
+                    Some(Err(e @ kube_client::Error::Decode { .. })) => {
+                        self.fail(Error::WatchFailed(e), State::Empty { quorum: true })
+                    }
+                    Some(Err(e)) => {
+                        self.fail(Error::WatchFailed(e), State::Watching { resource_version, stream: None })
+                    }
+                    // The server ended the watch (its timeout): resume from the last version seen.
+                    None => (None, State::Watching { resource_version, stream: None }),
+                },
             },
         }
     }
@@ -508,6 +556,7 @@ pub fn watch_source<S: Source>(
         delay: None,
         watch_opened: tokio::time::Instant::now(),
         watch_heard: false,
+        watch_deadline: tokio::time::Instant::now(),
     };
     let quorum = machine.config.list_semantic == ListSemantic::MostRecent;
     futures::stream::unfold((machine, State::Empty { quorum }), |(mut machine, state)| async move {
@@ -775,6 +824,32 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert!(matches!(events[0], Err(Error::InvalidConfig(_))));
         assert!(script.asked().is_empty(), "nothing was sent");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_dead_watch_is_restarted_after_its_timeout() {
+        // The second watch never sends anything nor ends (a dead connection).
+        let script = Script::default()
+            .list(Ok(page(vec![], 5, None)))
+            .watch(Ok(vec![Ok(WatchEvent::Added(cm("a", 6)))]))
+            .watch(Ok(vec![Ok(WatchEvent::Added(cm("b", 7)))]));
+        let start = tokio::time::Instant::now();
+        let config =
+            Config::default().list_watch().timeout(10).backoff(Backoff { jitter: 0.0, ..Backoff::default() });
+        let got = take(&script, config, 5).await;
+        assert_eq!(
+            got,
+            [
+                "init",
+                "init-done",
+                "apply a",
+                "apply b",
+                "error the watch went silent past its timeout; restarting it"
+            ]
+        );
+        // The third watch (scripted as silent) is declared dead 10 s + 60 s after it opened.
+        assert_eq!(start.elapsed(), Duration::from_secs(70));
+        assert_eq!(script.asked(), ["list rv=0 continue=", "watch rv=5", "watch rv=6", "watch rv=7"]);
     }
 
     #[tokio::test(start_paused = true)]
