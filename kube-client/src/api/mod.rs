@@ -18,6 +18,8 @@ pub use kube_core::{
         VersionMatch, WatchParams,
     },
 };
+/// What `delete` returns: the object while finalizers hold it (`Left`) or the final `Status`.
+pub use either::Either;
 pub use subresource::EvictParams;
 
 use crate::Client;
