@@ -11,6 +11,8 @@ use kube_core::{
     ClusterResourceScope, DynamicResourceScope, NamespaceResourceScope, Resource, request::Request,
 };
 
+/// What `delete` returns: the object while finalizers hold it (`Left`) or the final `Status`.
+pub use either::Either;
 pub use kube_core::{
     ObjectList, WatchEvent,
     params::{
@@ -18,8 +20,6 @@ pub use kube_core::{
         VersionMatch, WatchParams,
     },
 };
-/// What `delete` returns: the object while finalizers hold it (`Left`) or the final `Status`.
-pub use either::Either;
 pub use subresource::EvictParams;
 
 use crate::Client;

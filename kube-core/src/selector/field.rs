@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use super::ParseError;
 
@@ -209,77 +208,7 @@ impl FieldSelector {
     }
 }
 
-/// The canonical string form, e.g. `metadata.name=x,status.phase!=Running`.
-impl fmt::Display for FieldSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, requirement) in self.requirements.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{requirement}")?;
-        }
-        Ok(())
-    }
-}
-
-impl FromStr for FieldSelector {
-    type Err = ParseError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        parse_field_selector(input)
-    }
-}
-
-impl From<FieldRequirement> for FieldSelector {
-    fn from(requirement: FieldRequirement) -> Self {
-        Self { requirements: vec![requirement] }
-    }
-}
-
-impl FromIterator<FieldRequirement> for FieldSelector {
-    fn from_iter<I: IntoIterator<Item = FieldRequirement>>(iter: I) -> Self {
-        Self { requirements: iter.into_iter().collect() }
-    }
-}
-
-impl Extend<FieldRequirement> for FieldSelector {
-    fn extend<I: IntoIterator<Item = FieldRequirement>>(&mut self, iter: I) {
-        self.requirements.extend(iter);
-    }
-}
-
-impl IntoIterator for FieldSelector {
-    type Item = FieldRequirement;
-    type IntoIter = std::vec::IntoIter<FieldRequirement>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.requirements.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a FieldSelector {
-    type Item = &'a FieldRequirement;
-    type IntoIter = std::slice::Iter<'a, FieldRequirement>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.requirements.iter()
-    }
-}
-
-/// Serializes as the string form.
-impl serde::Serialize for FieldSelector {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-/// Deserializes from the string form.
-impl<'de> serde::Deserialize<'de> for FieldSelector {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let input = String::deserialize(deserializer)?;
-        input.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::impl_selector_traits!(FieldSelector, FieldRequirement, parse_field_selector);
 
 fn check_field_key(key: &str) -> Result<(), ParseError> {
     let reason = if key.is_empty() {

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
 
 use super::ParseError;
 use super::parse::{RESERVED_WORDS, parse_label_selector};
@@ -395,77 +394,7 @@ impl LabelSelector {
     }
 }
 
-/// The canonical string form, e.g. `app=web,tier notin (cache,db),team,!legacy`.
-impl fmt::Display for LabelSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, requirement) in self.requirements.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{requirement}")?;
-        }
-        Ok(())
-    }
-}
-
-impl FromStr for LabelSelector {
-    type Err = ParseError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        parse_label_selector(input)
-    }
-}
-
-impl From<Requirement> for LabelSelector {
-    fn from(requirement: Requirement) -> Self {
-        Self { requirements: vec![requirement] }
-    }
-}
-
-impl FromIterator<Requirement> for LabelSelector {
-    fn from_iter<I: IntoIterator<Item = Requirement>>(iter: I) -> Self {
-        Self { requirements: iter.into_iter().collect() }
-    }
-}
-
-impl Extend<Requirement> for LabelSelector {
-    fn extend<I: IntoIterator<Item = Requirement>>(&mut self, iter: I) {
-        self.requirements.extend(iter);
-    }
-}
-
-impl IntoIterator for LabelSelector {
-    type Item = Requirement;
-    type IntoIter = std::vec::IntoIter<Requirement>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.requirements.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a LabelSelector {
-    type Item = &'a Requirement;
-    type IntoIter = std::slice::Iter<'a, Requirement>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.requirements.iter()
-    }
-}
-
-/// Serializes as the string form.
-impl serde::Serialize for LabelSelector {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-/// Deserializes from the string form.
-impl<'de> serde::Deserialize<'de> for LabelSelector {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let input = String::deserialize(deserializer)?;
-        input.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::impl_selector_traits!(LabelSelector, Requirement, parse_label_selector);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]

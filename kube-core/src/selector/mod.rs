@@ -44,6 +44,85 @@
 //! [`LabelSelector`] also converts from and to the `meta/v1` `LabelSelector` of k8s-openapi
 //! (the `selector` of Deployments, Services' owners, ...), with `TryFrom` both ways.
 
+/// The traits both selector types share: the comma-joined string form (`Display`, `FromStr`,
+/// serde), and collection traits over their requirements.
+macro_rules! impl_selector_traits {
+    ($selector:ident, $requirement:ident, $parse:path) => {
+        /// The canonical, comma-joined string form the apiserver accepts.
+        impl std::fmt::Display for $selector {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                for (i, requirement) in self.requirements.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{requirement}")?;
+                }
+                Ok(())
+            }
+        }
+
+        impl std::str::FromStr for $selector {
+            type Err = $crate::selector::ParseError;
+
+            fn from_str(input: &str) -> Result<Self, Self::Err> {
+                $parse(input)
+            }
+        }
+
+        impl From<$requirement> for $selector {
+            fn from(requirement: $requirement) -> Self {
+                Self { requirements: vec![requirement] }
+            }
+        }
+
+        impl FromIterator<$requirement> for $selector {
+            fn from_iter<I: IntoIterator<Item = $requirement>>(iter: I) -> Self {
+                Self { requirements: iter.into_iter().collect() }
+            }
+        }
+
+        impl Extend<$requirement> for $selector {
+            fn extend<I: IntoIterator<Item = $requirement>>(&mut self, iter: I) {
+                self.requirements.extend(iter);
+            }
+        }
+
+        impl IntoIterator for $selector {
+            type Item = $requirement;
+            type IntoIter = std::vec::IntoIter<$requirement>;
+
+            fn into_iter(self) -> Self::IntoIter {
+                self.requirements.into_iter()
+            }
+        }
+
+        impl<'a> IntoIterator for &'a $selector {
+            type Item = &'a $requirement;
+            type IntoIter = std::slice::Iter<'a, $requirement>;
+
+            fn into_iter(self) -> Self::IntoIter {
+                self.requirements.iter()
+            }
+        }
+
+        /// Serializes as the string form.
+        impl serde::Serialize for $selector {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        /// Deserializes from the string form.
+        impl<'de> serde::Deserialize<'de> for $selector {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let input = <String as serde::Deserialize>::deserialize(deserializer)?;
+                input.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+use impl_selector_traits;
+
 mod convert;
 mod error;
 mod field;
