@@ -251,6 +251,19 @@ mod tests {
         (svc, seen)
     }
 
+    /// An exec authenticator running the script `plugin` (made executable here).
+    #[cfg(unix)]
+    fn exec_auth(plugin: &std::path::Path) -> Arc<ExecAuth> {
+        std::fs::set_permissions(plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let config = crate::config::ExecConfig {
+            api_version: Some("client.authentication.k8s.io/v1".into()),
+            command: plugin.display().to_string(),
+            interactive_mode: Some(crate::config::ExecInteractiveMode::Never),
+            ..Default::default()
+        };
+        Arc::new(ExecAuth::new(config, None))
+    }
+
     fn get() -> Request<Bytes> {
         Request::builder().uri("https://k8s/api").body(Bytes::new()).unwrap()
     }
@@ -326,14 +339,7 @@ mod tests {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let config = crate::config::ExecConfig {
-            api_version: Some("client.authentication.k8s.io/v1".into()),
-            command: plugin.display().to_string(),
-            interactive_mode: Some(crate::config::ExecInteractiveMode::Never),
-            ..Default::default()
-        };
-        let exec = Arc::new(ExecAuth::new(config, None));
+        let exec = exec_auth(&plugin);
         assert_eq!(exec.credential().unwrap().token.unwrap().expose(), "tok-1");
         // tok-1 has been revoked
         let (svc, seen) = server(|h| h != "Bearer tok-1");
@@ -369,14 +375,7 @@ mod tests {
             format!("#!/bin/sh\necho run >> '{0}/runs'\ncat '{0}/cred.json'\n", dir.path().display()),
         )
         .unwrap();
-        std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let config = crate::config::ExecConfig {
-            api_version: Some("client.authentication.k8s.io/v1".into()),
-            command: plugin.display().to_string(),
-            interactive_mode: Some(crate::config::ExecInteractiveMode::Never),
-            ..Default::default()
-        };
-        let exec = Arc::new(ExecAuth::new(config, None));
+        let exec = exec_auth(&plugin);
         let rotating = Arc::new(RotatingClientCert::new());
         let (svc, seen) = server(|_| true);
         let mut svc = AuthLayer::new(Auth::Exec(exec)).with_client_cert(rotating.clone()).layer(svc);
