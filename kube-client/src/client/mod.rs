@@ -193,11 +193,17 @@ impl Client {
         async move {
             let path = uri_path(req.uri());
             let bytes = this.request_bytes(req).await?;
-            let value: serde_json::Value = decode_json(&bytes, &path)?;
-            if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
-                return decode_value(value, &path).map(either::Either::Right);
+            // Only the kind is read first (the rest is skipped, not built), then the body is
+            // decoded once into what it is.
+            #[derive(serde::Deserialize)]
+            struct Kind {
+                kind: Option<String>,
             }
-            decode_value(value, &path).map(either::Either::Left)
+            let kind: Kind = decode_json(&bytes, &path)?;
+            if kind.kind.as_deref() == Some("Status") {
+                return decode_json(&bytes, &path).map(either::Either::Right);
+            }
+            decode_json(&bytes, &path).map(either::Either::Left)
         }
     }
 
@@ -294,10 +300,6 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T, Error
     let text =
         std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })?;
     serde_json::from_str(text).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
-}
-
-fn decode_value<T: DeserializeOwned>(value: serde_json::Value, path: &str) -> Result<T, Error> {
-    serde_json::from_value(value).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
 }
 
 /// The `Status` of a failed response: the server's own when the body is one, otherwise made
