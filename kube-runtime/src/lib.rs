@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod controller;
 pub mod reflector;
 pub mod watcher;
 
