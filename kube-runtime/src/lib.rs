@@ -25,6 +25,7 @@
 
 pub mod controller;
 pub mod reflector;
+pub mod scheduler;
 pub mod watcher;
 
 pub use reflector::{Store, reflector};
