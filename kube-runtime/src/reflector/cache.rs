@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ahash::AHashMap;
+use kube_client::client::decode::DecodeOptions;
 use serde::de::DeserializeOwned;
 
 use super::{ObjectRef, changes::Subscribers, index::Indexes};
@@ -42,8 +43,10 @@ pub(crate) struct Entry<K> {
     pub(crate) keys: Box<[Vec<String>]>,
 }
 
+/// Decodes a compact object with the client's one decoder (the bytes were written by this
+/// store, so this fails only if the type's serde round trip is broken).
 fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Option<Arc<K>> {
-    match serde_json::from_slice(bytes) {
+    match kube_client::client::decode::decode(bytes, "(reflector store)", DecodeOptions::default()) {
         Ok(o) => Some(Arc::new(o)),
         Err(e) => {
             tracing::error!(error = %e, "a cached object does not decode");

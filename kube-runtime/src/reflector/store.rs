@@ -169,7 +169,10 @@ impl<K: Cacheable> Store<K> {
     }
 }
 
-/// Builds a store: compact, dropping `managedFields`, with the namespace and label indexes.
+/// Builds a store: compact, with the namespace and label indexes.
+///
+/// To keep `managedFields` out of the cache, cut them where they are cheapest to drop: while
+/// decoding, with [`watcher::Config::drop_managed_fields`](crate::watcher::Config::drop_managed_fields).
 pub struct StoreBuilder<K> {
     transform: Option<Transform<K>>,
     indexes: Vec<(String, IndexFn<K>)>,
@@ -183,12 +186,12 @@ impl<K: Cacheable> Default for StoreBuilder<K> {
 }
 
 impl<K: Cacheable> StoreBuilder<K> {
-    /// The default: compact objects, `managedFields` dropped, namespace and label indexes.
+    /// The default: compact objects, namespace and label indexes, no transform.
     pub fn new() -> Self {
         let by_ns: IndexFn<K> = Arc::new(namespace_keys::<K>);
         let by_label: IndexFn<K> = Arc::new(label_keys::<K>);
         Self {
-            transform: Some(Arc::new(drop_managed_fields::<K>)),
+            transform: None,
             indexes: vec![(BY_NAMESPACE.to_string(), by_ns), (BY_LABEL.to_string(), by_label)],
             compact: true,
         }
@@ -201,15 +204,8 @@ impl<K: Cacheable> StoreBuilder<K> {
         self
     }
 
-    /// Keeps objects as they come (including `managedFields`).
-    #[must_use]
-    pub fn keep_managed_fields(mut self) -> Self {
-        self.transform = None;
-        self
-    }
-
-    /// Transforms every object before it is stored (replaces the default transform): drop what
-    /// the controller never reads to save memory.
+    /// Transforms every object before it is stored: drop what the controller never reads to
+    /// save memory.
     #[must_use]
     pub fn transform(mut self, f: impl Fn(K) -> K + Send + Sync + 'static) -> Self {
         self.transform = Some(Arc::new(f));
@@ -239,12 +235,6 @@ impl<K: Cacheable> StoreBuilder<K> {
             },
         )
     }
-}
-
-/// Removes `metadata.managedFields`, usually the largest part of an object nobody reads.
-pub fn drop_managed_fields<K: Resource>(mut obj: K) -> K {
-    obj.meta_mut().managed_fields = None;
-    obj
 }
 
 /// A store with the defaults of [`StoreBuilder::new`].
@@ -428,7 +418,7 @@ mod tests {
             assert!(store.by_label("team", "red").is_empty());
             let b = store.get(&ObjectRef::new("b").within("ns")).unwrap();
             assert_eq!(b.data.as_ref().unwrap()["rv"], "3");
-            assert!(b.metadata.managed_fields.is_none(), "managedFields are dropped by default");
+            assert!(b.metadata.managed_fields.is_some(), "the store keeps what it was given: cutting is the decoder's job");
         }
     }
 
