@@ -7,6 +7,7 @@ mod builder;
 pub mod connector;
 pub mod headers;
 pub mod lines;
+pub mod progress;
 pub mod rate_limit;
 pub mod retry;
 pub mod tls;
@@ -277,7 +278,8 @@ fn uncompressed(mut req: Request<Vec<u8>>) -> Request<Vec<u8>> {
 }
 
 fn classify(e: BoxError, path: String) -> Error {
-    if e.is::<tower::timeout::error::Elapsed>() {
+    if progress::is_timeout(&*e) {
+        tracing::debug!(error = %e, source = ?e.source(), "request timed out");
         return Error::Timeout { uri: path };
     }
     match e.downcast::<auth::AuthError>() {
@@ -289,11 +291,11 @@ fn classify(e: BoxError, path: String) -> Error {
 fn body_stream(body: Body, path: String) -> impl Stream<Item = Result<Bytes, Error>> + Send {
     BodyStream::new(body)
         .try_filter_map(|frame| futures::future::ready(Ok(frame.into_data().ok())))
-        .map_err(move |e| Error::Transport { uri: path.clone(), source: e })
+        .map_err(move |e| classify(e, path.clone()))
 }
 
 async fn collect(body: Body, path: String) -> Result<Bytes, Error> {
-    body.collect().await.map(|c| c.to_bytes()).map_err(|e| Error::Transport { uri: path, source: e })
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| classify(e, path))
 }
 
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T, Error> {
