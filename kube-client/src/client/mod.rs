@@ -15,7 +15,7 @@ pub mod watch;
 
 use std::{sync::Arc, time::Instant};
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use http::{Request, Response, StatusCode};

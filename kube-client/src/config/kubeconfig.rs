@@ -895,7 +895,7 @@ x-tool-setting: hello
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let prev = format!("*a{}", i - 1);
-            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev.as_str(); 10].join(", ")));
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [prev.as_str(); 10].join(", ")));
         }
         bomb.push_str("clusters: [{name: c, cluster: {server: https://c, x: *a9}}]\n");
         let start = std::time::Instant::now();
