@@ -217,3 +217,29 @@ async fn an_unsupported_proxy_scheme_is_a_clear_error() {
     assert!(err.contains("expected an http://, socks5:// or socks5h:// proxy"), "{err}");
     assert!(!err.contains("secret"), "{err}");
 }
+
+/// Run in a child process by `a_socks5_proxy_from_the_environment` (the environment of a test
+/// process cannot be changed safely).
+#[tokio::test]
+#[ignore = "run by a_socks5_proxy_from_the_environment in a child process"]
+async fn child_connects_with_env_socks_proxy() {
+    let path =
+        std::env::var("KUBE_TEST_CHILD_KUBECONFIG").expect("run by a_socks5_proxy_from_the_environment");
+    get_default_namespace(Path::new(&path)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_socks5_proxy_from_the_environment() {
+    let (proxy, targets) = start_socks5(Some(("u", "pw"))).await;
+    let kubeconfig = env().admin().kubeconfig().path().to_path_buf();
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "child_connects_with_env_socks_proxy", "--test-threads=1"])
+        .env("KUBE_TEST_CHILD_KUBECONFIG", &kubeconfig)
+        .env("HTTPS_PROXY", format!("socks5h://u:pw@{proxy}"))
+        .env_remove("https_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(targets.lock().unwrap().len(), 1, "HTTPS_PROXY named the SOCKS5 proxy");
+}

@@ -81,7 +81,7 @@ impl ProxyConnector {
         if let Some(url) = proxy_url {
             match url.scheme_str() {
                 Some("http") => {}
-                Some("socks5" | "socks5h") => return Ok(Self::Socks(socks(url, http)?)),
+                Some("socks5" | "socks5h") => return Ok(Self::Socks(socks(url, credentials_of(url), http)?)),
                 _ => {
                     return Err(ProxyError {
                         url: url.to_string(),
@@ -109,9 +109,13 @@ impl ProxyConnector {
     }
 }
 
-/// A SOCKS5 connector for `url` (`socks5://[user:password@]host[:port]`), resolving names on the
-/// proxy.
-fn socks(url: &Uri, http: HttpConnector) -> Result<SocksV5<HttpConnector>, ProxyError> {
+/// A SOCKS5 connector for the proxy at `url` (`socks5://host[:port]`; its credentials, if any,
+/// given apart), resolving names on the proxy.
+fn socks(
+    url: &Uri,
+    credentials: Option<(String, String)>,
+    http: HttpConnector,
+) -> Result<SocksV5<HttpConnector>, ProxyError> {
     let invalid = |reason| ProxyError { url: url.to_string(), reason };
     let host = url.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("the proxy URL has no host"))?;
     let proxy = Uri::builder()
@@ -121,7 +125,7 @@ fn socks(url: &Uri, http: HttpConnector) -> Result<SocksV5<HttpConnector>, Proxy
         .build()
         .map_err(|_| invalid("the proxy URL has an invalid host"))?;
     let socks = SocksV5::new(proxy, http).local_dns(false);
-    Ok(match credentials_of(url) {
+    Ok(match credentials {
         Some((user, password)) => {
             if user.len() > 255 || password.len() > 255 {
                 return Err(invalid("SOCKS5 usernames and passwords are at most 255 bytes"));
@@ -282,7 +286,8 @@ impl Service<Uri> for ProxyConnector {
             Self::FromEnv { matcher, http } => match matcher.intercept(&dst) {
                 Some(intercept) if matches!(intercept.uri().scheme_str(), Some("socks5" | "socks5h")) => {
                     tracing::debug!(proxy = %crate::config::redact_url(&intercept.uri().to_string()), "connecting through a SOCKS5 proxy from the environment");
-                    match socks(intercept.uri(), http.clone()) {
+                    let credentials = intercept.raw_auth().map(|(u, p)| (u.to_owned(), p.to_owned()));
+                    match socks(intercept.uri(), credentials, http.clone()) {
                         Ok(mut socks) => Box::pin(async move { socks.call(dst).await.map_err(Into::into) }),
                         Err(e) => Box::pin(async move { Err(e.into()) }),
                     }
