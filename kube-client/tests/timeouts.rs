@@ -19,7 +19,10 @@ use std::{
 use common::{config_from, env};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube_client::{Client, Config, Error, client::ClientBuilder, client::retry::RetryPolicy};
+use kube_client::{
+    Client, Config, Error,
+    client::{ClientBuilder, progress::ProgressTimeout, retry::RetryPolicy},
+};
 use kube_core::{
     ObjectList, Resource, WatchEvent,
     params::{ListParams, WatchParams},
@@ -137,6 +140,22 @@ async fn a_body_that_stalls_fails_with_a_progress_timeout() {
     assert!(matches!(err, Err(Error::Timeout { .. })), "{err:?}");
     assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_request_can_set_its_own_progress_timeout() {
+    let (addr, _) = start_stalling_server(r#"{"kind": "ConfigMapList", "items": ["#).await;
+    let mut config = Config::new(format!("http://{addr}").parse().unwrap());
+    config.progress_timeout = Some(Duration::from_millis(100));
+    let client = Client::try_from(config).unwrap();
+
+    let mut req = configmaps().list(&ListParams::default()).unwrap();
+    req.extensions_mut().insert(ProgressTimeout(Some(Duration::from_secs(2))));
+    let start = Instant::now();
+    let err = client.request::<ObjectList<ConfigMap>>(req).await.unwrap_err();
+    let waited = start.elapsed();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(5), "{waited:?}");
 }
 
 #[tokio::test]

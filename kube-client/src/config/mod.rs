@@ -40,7 +40,7 @@ pub use exec_cache::{DEFAULT_EXPIRY_SKEW, ExecAuth, MIN_RERUN_INTERVAL};
 pub use incluster::{SERVICE_ACCOUNT_DIR, SERVICE_HOST_ENV, SERVICE_PORT_ENV};
 pub use kubeconfig::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, ExecInteractiveMode, Kubeconfig,
-    NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
+    MAX_NESTING_DEPTH, NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
 };
 pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
 #[cfg(test)]
