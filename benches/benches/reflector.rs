@@ -82,7 +82,11 @@ fn memory_report() {
 
 fn memory_report_for(served_page: usize) {
     let rt = runtime();
-    let how = if served_page >= PODS { "the whole list in one response".to_string() } else { format!("pages of {served_page}") };
+    let how = if served_page >= PODS {
+        "the whole list in one response".to_string()
+    } else {
+        format!("pages of {served_page}")
+    };
     println!("\nreflector memory: {PODS} Pods, {how} (heap above the pre-rendered responses)");
     println!("{:<13} {:>9} {:>13} {:>9}", "client", "peak MB", "retained MB", "objects");
     let mut results = Vec::new();

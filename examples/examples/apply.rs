@@ -64,7 +64,13 @@ fn diff(old: &str, new: &str) -> Vec<String> {
     out
 }
 
-async fn apply(client: &Client, discovery: &Discovery, doc: DynamicObject, dry_run: bool, force: bool) -> anyhow::Result<()> {
+async fn apply(
+    client: &Client,
+    discovery: &Discovery,
+    doc: DynamicObject,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<()> {
     let types = doc.types.clone().ok_or_else(|| anyhow::anyhow!("a document without apiVersion and kind"))?;
     let gvk = GroupVersionKind::from_api_version_kind(&types.api_version, &types.kind)?;
     let (ar, caps) = discovery
@@ -114,10 +120,14 @@ async fn main() -> anyhow::Result<()> {
     let discovery = Discovery::run(&client).await?;
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
-            let doc: DynamicObject = serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-            apply(&client, &discovery, doc, dry_run, force).await.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            let doc: DynamicObject =
+                serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            apply(&client, &discovery, doc, dry_run, force)
+                .await
+                .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         }
     }
     Ok(())

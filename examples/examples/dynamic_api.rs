@@ -32,7 +32,13 @@ async fn main() -> anyhow::Result<()> {
         let mut rows: Vec<[String; 5]> = discovery
             .preferred_resources()
             .map(|(ar, caps)| {
-                [ar.plural.clone(), caps.short_names.join(","), ar.api_version.clone(), caps.namespaced().to_string(), ar.kind.clone()]
+                [
+                    ar.plural.clone(),
+                    caps.short_names.join(","),
+                    ar.api_version.clone(),
+                    caps.namespaced().to_string(),
+                    ar.kind.clone(),
+                ]
             })
             .collect();
         rows.sort_by(|a, b| (&a[2], &a[0]).cmp(&(&b[2], &b[0])));

@@ -62,7 +62,10 @@ async fn report_unschedulable(client: &Client, node: &Node) -> anyhow::Result<()
             format!("{} ({why}: {msg})", c.type_)
         })
         .collect();
-    println!("node {name} is unschedulable; failing conditions: {}", if failing.is_empty() { "none".into() } else { failing.join(", ") });
+    println!(
+        "node {name} is unschedulable; failing conditions: {}",
+        if failing.is_empty() { "none".into() } else { failing.join(", ") }
+    );
     let events: Api<CoreEvent> = Api::all(client.clone());
     let selector = format!("involvedObject.kind=Node,involvedObject.name={name}");
     for event in events.list(&ListParams::default().fields(&selector)).await? {
@@ -80,16 +83,19 @@ async fn report_unschedulable(client: &Client, node: &Node) -> anyhow::Result<()
 /// Event recorded, and is deleted.
 async fn drive(client: Client, name: String) -> anyhow::Result<()> {
     let nodes: Api<Node> = Api::all(client.clone());
-    let node: Node = serde_json::from_value(json!({"metadata": {"name": name, "labels": {"example": "node-informer"}}}))?;
+    let node: Node =
+        serde_json::from_value(json!({"metadata": {"name": name, "labels": {"example": "node-informer"}}}))?;
     nodes.create(&PostParams::default(), &node).await?;
     let condition = |type_: &str, status: &str, reason: &str, message: &str| {
         json!({"type": type_, "status": status, "reason": reason, "message": message,
                "lastHeartbeatTime": "2026-01-01T00:00:00Z", "lastTransitionTime": "2026-01-01T00:00:00Z"})
     };
-    let status = |conditions: Vec<serde_json::Value>| Patch::Merge(json!({"status": {"conditions": conditions}}));
+    let status =
+        |conditions: Vec<serde_json::Value>| Patch::Merge(json!({"status": {"conditions": conditions}}));
     let ready = condition("Ready", "True", "KubeletReady", "kubelet is posting ready status");
     let healthy_memory = condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "ok");
-    let pressure = condition("MemoryPressure", "True", "KubeletHasInsufficientMemory", "available memory is low");
+    let pressure =
+        condition("MemoryPressure", "True", "KubeletHasInsufficientMemory", "available memory is low");
     nodes.patch_status(&name, &PatchParams::default(), &status(vec![ready.clone(), healthy_memory])).await?;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     nodes.patch_status(&name, &PatchParams::default(), &status(vec![ready, pressure])).await?;
@@ -102,7 +108,9 @@ async fn drive(client: Client, name: String) -> anyhow::Result<()> {
         "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z", "count": 1
     }))?;
     events.create(&PostParams::default(), &event).await?;
-    nodes.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": true}}))).await?;
+    nodes
+        .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": true}})))
+        .await?;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     nodes.delete(&name, &DeleteParams::default()).await?;
     Ok(())

@@ -135,7 +135,10 @@ async fn main() -> anyhow::Result<()> {
     let status = response.lines().next().unwrap_or_default().to_string();
     let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
     println!("GET /pods -> {} {body}", status.split_whitespace().nth(1).unwrap_or("?"));
-    anyhow::ensure!(status.contains("200") && names.iter().all(|n| body.contains(n)), "unexpected answer: {response}");
+    anyhow::ensure!(
+        status.contains("200") && names.iter().all(|n| body.contains(n)),
+        "unexpected answer: {response}"
+    );
     for name in names {
         pods.delete(name, &DeleteParams::default().grace_period(0)).await?;
     }

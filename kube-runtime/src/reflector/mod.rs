@@ -11,10 +11,7 @@ mod subscribe;
 use futures::{Stream, StreamExt};
 pub use index::{BY_LABEL, BY_NAMESPACE, IndexFn, label_keys, namespace_keys};
 pub use object_ref::ObjectRef;
-pub use store::{
-    Cacheable, Store, StoreBuilder, Transform, UnknownIndex, Writer, WriterDropped,
-    store,
-};
+pub use store::{Cacheable, Store, StoreBuilder, Transform, UnknownIndex, Writer, WriterDropped, store};
 pub use subscribe::{Changed, KeyChange, KeySubscription, Subscription};
 
 use crate::watcher::Event;

@@ -418,7 +418,10 @@ mod tests {
             assert!(store.by_label("team", "red").is_empty());
             let b = store.get(&ObjectRef::new("b").within("ns")).unwrap();
             assert_eq!(b.data.as_ref().unwrap()["rv"], "3");
-            assert!(b.metadata.managed_fields.is_some(), "the store keeps what it was given: cutting is the decoder's job");
+            assert!(
+                b.metadata.managed_fields.is_some(),
+                "the store keeps what it was given: cutting is the decoder's job"
+            );
         }
     }
 
