@@ -90,7 +90,7 @@ examples: control-plane
     run "$ex/apply" "$dir/m.yaml"
     sed -i 's/debug: "false"/debug: "true"/' "$dir/m.yaml"
     run "$ex/apply" --dry-run "$dir/m.yaml" | tee "$dir/plan"
-    grep -q "configured (dry run)" "$dir/plan" && grep -q "+ *debug: 'true'" "$dir/plan"
+    grep -q "configured (dry run)" "$dir/plan" && grep -q '+ *debug: .true.' "$dir/plan"
     run "$ex/apply" "$dir/m.yaml"
     run "$ex/apply" "$dir/m.yaml" | tee "$dir/again"; grep -q "app-flags (default): unchanged" "$dir/again"
     echo; echo "examples: all ran"
