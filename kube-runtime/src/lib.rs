@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod events;
 pub mod leader;
 pub mod reflector;
 pub mod watcher;
