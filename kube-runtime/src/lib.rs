@@ -23,9 +23,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod controller;
 pub mod events;
 pub mod leader;
 pub mod reflector;
+pub mod scheduler;
 pub mod watcher;
 
 pub use reflector::{Store, reflector};
