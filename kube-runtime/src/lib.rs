@@ -26,6 +26,7 @@
 pub mod controller;
 pub mod events;
 pub mod leader;
+pub mod metrics;
 pub mod reflector;
 pub mod scheduler;
 pub mod watcher;
