@@ -1,0 +1,136 @@
+//! Metrics and health endpoints against a real kube-apiserver, scraped over HTTP: the counts
+//! served equal what happened, the text is valid exposition format, readiness follows the stores
+//! and leadership is a gauge.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "common/exposition.rs"]
+mod exposition;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use k8s_openapi::api::{coordination::v1::Lease, core::v1::ConfigMap};
+use kube_client::{Api, api::PostParams};
+use kube_runtime::{
+    leader::{self, LeaderElector},
+    metrics::{ClientMetrics, LeaderMetrics, Metrics, Server, WatcherMetrics},
+    reflector, watcher,
+};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use common::{client_of, shared, wait_until};
+use exposition::Exposition;
+
+/// A plain HTTP/1.1 GET: status, content type and body.
+async fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: metrics\r\n{accept}Connection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a full response");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .unwrap_or_default();
+    (status, content_type, body.to_string())
+}
+
+/// Scrapes `/metrics` in both formats, checks both strictly and that they agree.
+async fn scrape(addr: SocketAddr) -> Exposition {
+    let (status, content_type, text) = get(addr, "/metrics", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let classic = exposition::parse(&text, false).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (status, content_type, text) =
+        get(addr, "/metrics", Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
+    let open = exposition::parse(&text, true).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let counters = |e: &Exposition| e.samples.iter().filter(|s| s.0.ends_with("_total")).count();
+    assert_eq!(counters(&classic), counters(&open), "both formats carry the same counters");
+    classic
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_watcher_and_leader_metrics_and_readiness_over_http() {
+    let env = shared();
+    let ns = env.create_unique_namespace("metrics").unwrap();
+    let mut registry = Registry::default();
+    let client_metrics = ClientMetrics::register(&mut registry);
+    let watcher_metrics = WatcherMetrics::register(&mut registry);
+    let leader_metrics = LeaderMetrics::register(&mut registry);
+    let _controllers = Metrics::register(&mut registry);
+    let client = client_of(env).with_layer(&client_metrics);
+
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let (store, writer) = reflector::store::<ConfigMap>();
+    let elector = LeaderElector::new(
+        Api::<Lease>::namespaced(client.clone(), &ns),
+        leader::Config::new("metrics").timing(Duration::from_secs(3), Duration::from_secs(2), Duration::from_millis(500)),
+    )
+    .unwrap();
+    leader_metrics.track("metrics", elector.leadership());
+    let leadership = elector.leadership();
+
+    let server = Server::new(Arc::new(registry)).ready_when_synced("configmaps", &store);
+    let bound = server.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = bound.local_addr().unwrap();
+    tokio::spawn(bound.serve(std::future::pending()));
+
+    assert_eq!(get(addr, "/healthz", None).await.0, 200);
+    assert_eq!(get(addr, "/nothing", None).await.0, 404);
+    let (status, _, body) = get(addr, "/readyz", None).await;
+    assert_eq!((status, body.as_str()), (503, "not ready: configmaps\n"), "not ready before the store syncs");
+    let before = scrape(addr).await;
+    assert_eq!(before.value("leader_election_master_status", &[("name", "metrics")]), Some(0.0));
+
+    // Known traffic: 3 creates, 2 reads of a missing object.
+    for i in 0..3 {
+        let cm = serde_json::from_value(json!({"metadata": {"name": format!("cm{i}")}})).unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    for _ in 0..2 {
+        assert!(api.get_opt("missing").await.unwrap().is_none());
+    }
+    let watched = watcher_metrics.instrument("configmaps", watcher::watcher(api.clone(), watcher::Config::default()));
+    tokio::spawn(reflector::reflector(writer, watched).for_each(|_| async {}));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let election = tokio::spawn(elector.run(async {
+        let _ = stopped.await;
+    }));
+    store.wait_until_ready().await.unwrap();
+    assert!(wait_until(Duration::from_secs(10), || leadership.is_leader()).await.is_some());
+
+    let (status, _, _) = get(addr, "/readyz", None).await;
+    assert_eq!(status, 200, "ready once the store synced");
+    let after = scrape(addr).await;
+    let host = env.server_url().trim_start_matches("https://").to_string();
+    let requests = |code: &str, method: &str| {
+        after.value("rest_client_requests_total", &[("code", code), ("method", method), ("host", &host)])
+    };
+    assert_eq!(requests("201", "POST"), Some(4.0), "three ConfigMaps and the Lease created");
+    assert!(requests("404", "GET").unwrap() >= 2.0, "two misses (the elector's first read may be one too)");
+    assert!(requests("200", "GET").unwrap() >= 1.0, "the watcher's list");
+    let latency_count = after
+        .samples
+        .iter()
+        .filter(|(n, l, _)| n == "rest_client_request_duration_seconds_count" && l["verb"] == "POST")
+        .map(|s| s.2)
+        .sum::<f64>();
+    assert_eq!(latency_count, 4.0, "every POST timed");
+    assert_eq!(after.value("leader_election_master_status", &[("name", "metrics")]), Some(1.0));
+    assert_eq!(after.value("kube_watcher_relists_total", &[("watcher", "configmaps")]), Some(0.0));
+    assert_eq!(after.value("kube_watcher_restarts_total", &[("watcher", "configmaps")]), Some(0.0));
+
+    stop.send(()).unwrap();
+    election.await.unwrap().unwrap();
+    let released = scrape(addr).await;
+    assert_eq!(released.value("leader_election_master_status", &[("name", "metrics")]), Some(0.0));
+}
