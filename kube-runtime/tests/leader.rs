@@ -49,6 +49,8 @@ fn freezable(client: Client, frozen: Arc<AtomicBool>) -> Client {
 struct Candidate {
     id: String,
     leadership: Leadership,
+    /// Set while the candidate's work, run with `Leadership::lead`, is running.
+    working: Arc<AtomicBool>,
     frozen: Arc<AtomicBool>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), Error>>,
@@ -64,13 +66,48 @@ fn candidate(client: &Client, ns: &str, id: &str) -> Candidate {
     let task = tokio::spawn(elector.run(async {
         let _ = stopped.await;
     }));
-    Candidate { id: id.to_string(), leadership, frozen, stop: Some(stop), task }
+    let working = Arc::new(AtomicBool::new(false));
+    tokio::spawn({
+        let (leadership, working) = (leadership.clone(), working.clone());
+        async move {
+            // The work never ends by itself: only losing leadership stops it.
+            while leadership.acquired().await {
+                leadership.lead(Working::run(working.clone())).await;
+            }
+        }
+    });
+    Candidate { id: id.to_string(), leadership, working, frozen, stop: Some(stop), task }
 }
 
-type Live = Arc<Mutex<Vec<(String, Leadership)>>>;
+/// Work that flags itself while it runs, and unflags when dropped.
+struct Working(Arc<AtomicBool>);
+
+impl Working {
+    async fn run(flag: Arc<AtomicBool>) {
+        assert!(!flag.swap(true, Ordering::SeqCst));
+        let _working = Working(flag);
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+type Live = Arc<Mutex<Vec<(String, Leadership, Arc<AtomicBool>)>>>;
 
 fn leaders(live: &Live) -> Vec<String> {
-    live.lock().unwrap().iter().filter(|(_, l)| l.is_leader()).map(|(id, _)| id.clone()).collect()
+    live.lock().unwrap().iter().filter(|(_, l, _)| l.is_leader()).map(|(id, ..)| id.clone()).collect()
+}
+
+fn working(live: &Live) -> Vec<String> {
+    live.lock().unwrap().iter().filter(|(.., w)| w.load(Ordering::SeqCst)).map(|(id, ..)| id.clone()).collect()
+}
+
+fn entry(c: &Candidate) -> (String, Leadership, Arc<AtomicBool>) {
+    (c.id.clone(), c.leadership.clone(), c.working.clone())
 }
 
 /// The one leader, once there is exactly one other than `not`.
@@ -93,9 +130,10 @@ async fn one_leader_through_kills_freezes_and_releases() {
     let ns = env.create_unique_namespace("leader").unwrap();
     let client = client_of(env);
     let mut candidates: Vec<Candidate> = ["a", "b", "c"].iter().map(|id| candidate(&client, &ns, id)).collect();
-    let live: Live = Arc::new(Mutex::new(candidates.iter().map(|c| (c.id.clone(), c.leadership.clone())).collect()));
+    let live: Live = Arc::new(Mutex::new(candidates.iter().map(entry).collect()));
 
-    // Every 50 ms for 60 s: how many candidates consider themselves leader.
+    // Every 50 ms for 60 s: how many candidates consider themselves leader, and how many run
+    // the leader's work.
     let sampler = tokio::spawn({
         let live = live.clone();
         async move {
@@ -104,10 +142,10 @@ async fn one_leader_through_kills_freezes_and_releases() {
             let end = Instant::now() + Duration::from_secs(60);
             while Instant::now() < end {
                 tick.tick().await;
-                let now = leaders(&live);
+                let (now, work) = (leaders(&live), working(&live));
                 samples += 1;
-                if now.len() > 1 {
-                    overlaps.push(now);
+                if now.len() > 1 || work.len() > 1 {
+                    overlaps.push((now, work));
                 }
             }
             (samples, overlaps)
@@ -127,9 +165,10 @@ async fn one_leader_through_kills_freezes_and_releases() {
         let at = Instant::now();
         let (next, took) = new_leader(&live, &leader, LEASE * 3).await.expect("a leader after a kill");
         kills.push(took - at);
-        live.lock().unwrap().retain(|(id, _)| *id != killed.id);
+        assert!(!killed.working.load(Ordering::SeqCst), "a killed candidate's work is cancelled");
+        live.lock().unwrap().retain(|(id, ..)| *id != killed.id);
         let replacement = candidate(&client, &ns, &format!("{}{generation}", &killed.id[..1]));
-        live.lock().unwrap().push((replacement.id.clone(), replacement.leadership.clone()));
+        live.lock().unwrap().push(entry(&replacement));
         candidates.push(replacement);
         leader = next;
         tokio::time::sleep(RETRY * 2).await;
@@ -141,6 +180,8 @@ async fn one_leader_through_kills_freezes_and_releases() {
         let at = Instant::now();
         let stepped = wait_until(RENEW + SLACK, || !frozen.leadership.is_leader()).await;
         assert!(stepped.is_some(), "a frozen leader steps down within the renew deadline");
+        let stopped = wait_until(Duration::from_millis(100), || !frozen.working.load(Ordering::SeqCst)).await;
+        assert!(stopped.is_some(), "the frozen leader's work is cancelled when it steps down");
         let (next, took) = new_leader(&live, &leader, LEASE * 3).await.expect("a leader after a freeze");
         freezes.push((stepped.unwrap() - at, took - at));
         frozen.frozen.store(false, Ordering::SeqCst);
@@ -156,9 +197,9 @@ async fn one_leader_through_kills_freezes_and_releases() {
         let (next, took) = new_leader(&live, &leader, LEASE * 3).await.expect("a leader after a release");
         stopping.task.await.unwrap().unwrap();
         releases.push(took - at);
-        live.lock().unwrap().retain(|(id, _)| *id != stopping.id);
+        live.lock().unwrap().retain(|(id, ..)| *id != stopping.id);
         let replacement = candidate(&client, &ns, &format!("{}{generation}", &stopping.id[..1]));
-        live.lock().unwrap().push((replacement.id.clone(), replacement.leadership.clone()));
+        live.lock().unwrap().push(entry(&replacement));
         candidates.push(replacement);
         leader = next;
         tokio::time::sleep(RETRY * 2).await;
@@ -167,7 +208,7 @@ async fn one_leader_through_kills_freezes_and_releases() {
     let (samples, overlaps) = sampler.await.unwrap();
     println!("samples {samples}; handover after kill {kills:?}; after freeze (step-down, handover) {freezes:?}; after release {releases:?}");
     assert!(samples >= 1000, "sampled {samples} times");
-    assert!(overlaps.is_empty(), "two leaders at once: {overlaps:?}");
+    assert!(overlaps.is_empty(), "two leaders, or two running the leader's work, at once: {overlaps:?}");
     assert!(kills.len() >= 3, "at least three rounds in 45 s: {kills:?}");
     for took in &kills {
         assert!(*took <= LEASE + RETRY + SLACK, "handover after a kill took {took:?}");
@@ -183,6 +224,7 @@ async fn one_leader_through_kills_freezes_and_releases() {
     // kubectl sees the current leader as the holder, and every handover as a transition.
     let leader = leaders(&live);
     assert_eq!(leader.len(), 1);
+    assert_eq!(working(&live), leader, "the leader runs the work");
     let out = kubectl(env, vec!["get".into(), "lease".into(), "election".into(), "-n".into(), ns, "-o".into(), "json".into()]).await;
     let lease: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], leader[0].as_str());
