@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube_client::{Api, api::PostParams};
-use kube_runtime::events::{Event, NOTE_LIMIT, Recorder, RecorderConfig, Reporter, TRUNCATED_MARKER, reference};
+use kube_runtime::events::{
+    Event, NOTE_LIMIT, Recorder, RecorderConfig, Reporter, TRUNCATED_MARKER, reference,
+};
 use serde_json::{Value, json};
 
 use common::{client_of, kubectl, shared};
@@ -21,7 +23,9 @@ async fn configmap(api: &Api<ConfigMap>, name: &str) -> ConfigMap {
 
 /// The events.k8s.io/v1 Events of `ns`, read with kubectl.
 async fn events(ns: &str) -> Vec<Value> {
-    let out = kubectl(shared(), ["get", "events.events.k8s.io", "-n", ns, "-o", "json"].map(String::from).to_vec()).await;
+    let out =
+        kubectl(shared(), ["get", "events.events.k8s.io", "-n", ns, "-o", "json"].map(String::from).to_vec())
+            .await;
     let list: Value = serde_json::from_str(&out).unwrap();
     list["items"].as_array().unwrap().clone()
 }
@@ -57,7 +61,10 @@ async fn events_appear_with_their_fields_and_repeats_become_one_series() {
     let synced = with_reason(&all, "Synced");
     assert_eq!(synced.len(), 1, "{all:?}");
     let e = synced[0];
-    assert_eq!((e["type"].as_str(), e["action"].as_str(), e["note"].as_str()), (Some("Normal"), Some("Reconcile"), Some("all good")));
+    assert_eq!(
+        (e["type"].as_str(), e["action"].as_str(), e["note"].as_str()),
+        (Some("Normal"), Some("Reconcile"), Some("all good"))
+    );
     assert_eq!(e["reportingController"], "example.com/ops-test");
     assert_eq!(e["reportingInstance"], "replica-1");
     assert_eq!(e["regarding"]["kind"], "ConfigMap");
@@ -101,7 +108,9 @@ async fn refused_events_and_a_full_queue_are_dropped_and_counted() {
     let recorder = Recorder::new(client.clone(), Reporter::new("example.com/ops-test"));
     recorder.publish(Event::normal("", "Reconcile"), &regarding);
     recorder.publish(Event::normal("Fine", "Reconcile"), &regarding);
-    tokio::time::timeout(Duration::from_secs(30), recorder.flush()).await.expect("a refusal is not retried for long");
+    tokio::time::timeout(Duration::from_secs(30), recorder.flush())
+        .await
+        .expect("a refusal is not retried for long");
     assert_eq!(recorder.dropped(), 1);
     assert_eq!(with_reason(&events(&ns).await, "Fine").len(), 1);
 
@@ -114,7 +123,8 @@ async fn refused_events_and_a_full_queue_are_dropped_and_counted() {
     }
     recorder.flush().await;
     let dropped = recorder.dropped();
-    let written = events(&ns).await.iter().filter(|e| e["reason"].as_str().unwrap_or("").starts_with("Burst")).count();
+    let written =
+        events(&ns).await.iter().filter(|e| e["reason"].as_str().unwrap_or("").starts_with("Burst")).count();
     assert!(dropped > 0, "nothing dropped");
     assert_eq!(written as u64 + dropped, 200, "every occurrence is either written or counted as dropped");
 }

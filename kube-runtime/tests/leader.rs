@@ -103,7 +103,12 @@ fn leaders(live: &Live) -> Vec<String> {
 }
 
 fn working(live: &Live) -> Vec<String> {
-    live.lock().unwrap().iter().filter(|(.., w)| w.load(Ordering::SeqCst)).map(|(id, ..)| id.clone()).collect()
+    live.lock()
+        .unwrap()
+        .iter()
+        .filter(|(.., w)| w.load(Ordering::SeqCst))
+        .map(|(id, ..)| id.clone())
+        .collect()
 }
 
 fn entry(c: &Candidate) -> (String, Leadership, Arc<AtomicBool>) {
@@ -129,7 +134,8 @@ async fn one_leader_through_kills_freezes_and_releases() {
     let env = shared();
     let ns = env.create_unique_namespace("leader").unwrap();
     let client = client_of(env);
-    let mut candidates: Vec<Candidate> = ["a", "b", "c"].iter().map(|id| candidate(&client, &ns, id)).collect();
+    let mut candidates: Vec<Candidate> =
+        ["a", "b", "c"].iter().map(|id| candidate(&client, &ns, id)).collect();
     let live: Live = Arc::new(Mutex::new(candidates.iter().map(entry).collect()));
 
     // Every 50 ms for 60 s: how many candidates consider themselves leader, and how many run
@@ -206,7 +212,9 @@ async fn one_leader_through_kills_freezes_and_releases() {
     }
 
     let (samples, overlaps) = sampler.await.unwrap();
-    println!("samples {samples}; handover after kill {kills:?}; after freeze (step-down, handover) {freezes:?}; after release {releases:?}");
+    println!(
+        "samples {samples}; handover after kill {kills:?}; after freeze (step-down, handover) {freezes:?}; after release {releases:?}"
+    );
     assert!(samples >= 1000, "sampled {samples} times");
     assert!(overlaps.is_empty(), "two leaders, or two running the leader's work, at once: {overlaps:?}");
     assert!(kills.len() >= 3, "at least three rounds in 45 s: {kills:?}");
@@ -225,7 +233,11 @@ async fn one_leader_through_kills_freezes_and_releases() {
     let leader = leaders(&live);
     assert_eq!(leader.len(), 1);
     assert_eq!(working(&live), leader, "the leader runs the work");
-    let out = kubectl(env, vec!["get".into(), "lease".into(), "election".into(), "-n".into(), ns, "-o".into(), "json".into()]).await;
+    let out = kubectl(
+        env,
+        vec!["get".into(), "lease".into(), "election".into(), "-n".into(), ns, "-o".into(), "json".into()],
+    )
+    .await;
     let lease: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], leader[0].as_str());
     assert_eq!(lease["spec"]["leaseDurationSeconds"], 3);
@@ -243,7 +255,8 @@ async fn one_leader_through_kills_freezes_and_releases() {
 async fn invalid_settings_are_refused_with_a_clear_error() {
     let client = client_of(shared());
     let api: Api<Lease> = Api::namespaced(client, "default");
-    let config = Config::new("x").timing(Duration::from_secs(10), Duration::from_secs(10), Duration::from_secs(2));
+    let config =
+        Config::new("x").timing(Duration::from_secs(10), Duration::from_secs(10), Duration::from_secs(2));
     let err = LeaderElector::new(api, config).unwrap_err();
     assert!(
         err.to_string().contains("lease duration (10s) must be greater than the renew deadline (10s)"),

@@ -73,7 +73,11 @@ async fn client_watcher_and_leader_metrics_and_readiness_over_http() {
     let (store, writer) = reflector::store::<ConfigMap>();
     let elector = LeaderElector::new(
         Api::<Lease>::namespaced(client.clone(), &ns),
-        leader::Config::new("metrics").timing(Duration::from_secs(3), Duration::from_secs(2), Duration::from_millis(500)),
+        leader::Config::new("metrics").timing(
+            Duration::from_secs(3),
+            Duration::from_secs(2),
+            Duration::from_millis(500),
+        ),
     )
     .unwrap();
     leader_metrics.track("metrics", elector.leadership());
@@ -99,7 +103,8 @@ async fn client_watcher_and_leader_metrics_and_readiness_over_http() {
     for _ in 0..2 {
         assert!(api.get_opt("missing").await.unwrap().is_none());
     }
-    let watched = watcher_metrics.instrument("configmaps", watcher::watcher(api.clone(), watcher::Config::default()));
+    let watched =
+        watcher_metrics.instrument("configmaps", watcher::watcher(api.clone(), watcher::Config::default()));
     tokio::spawn(reflector::reflector(writer, watched).for_each(|_| async {}));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let election = tokio::spawn(elector.run(async {

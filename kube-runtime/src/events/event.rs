@@ -51,7 +51,13 @@ pub struct Event {
 impl Event {
     /// A Normal event.
     pub fn normal(reason: &str, action: &str) -> Self {
-        Self { type_: EventType::Normal, reason: reason.into(), action: action.into(), note: None, related: None }
+        Self {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            action: action.into(),
+            note: None,
+            related: None,
+        }
     }
 
     /// A Warning event.
@@ -143,7 +149,12 @@ pub(crate) fn series_key(event: &Event, reporter: &Reporter, regarding: &ObjectR
 }
 
 /// The Event object for a first occurrence at `now`.
-pub(crate) fn build(event: &Event, reporter: &Reporter, regarding: &ObjectReference, now: jiff::Timestamp) -> api::Event {
+pub(crate) fn build(
+    event: &Event,
+    reporter: &Reporter,
+    regarding: &ObjectReference,
+    now: jiff::Timestamp,
+) -> api::Event {
     let namespace = regarding.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
     let base = regarding.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("event");
     // Unique per occurrence, like client-go's `<name>.<unix nanos in hex>`, plus a random tail.
@@ -186,7 +197,10 @@ mod tests {
         )
         .unwrap();
         let regarding = reference(&cm, &());
-        assert_eq!((regarding.kind.as_deref(), regarding.api_version.as_deref()), (Some("ConfigMap"), Some("v1")));
+        assert_eq!(
+            (regarding.kind.as_deref(), regarding.api_version.as_deref()),
+            (Some("ConfigMap"), Some("v1"))
+        );
         let reporter = Reporter::new("ctl").instance("i");
         let a = Event::normal("Synced", "Sync").note("one");
         let key = series_key(&a, &reporter, &regarding);

@@ -160,7 +160,10 @@ mod tests {
         assert!(cache.flush().is_empty(), "a flush writes only what changed");
 
         // Another key is its own series.
-        assert!(matches!(cache.observe("other".into(), Event::default, wall, Instant::now()), Some(Write::Create(_))));
+        assert!(matches!(
+            cache.observe("other".into(), Event::default, wall, Instant::now()),
+            Some(Write::Create(_))
+        ));
         assert_eq!(cache.len(), 2);
     }
 
@@ -178,7 +181,10 @@ mod tests {
         assert_eq!(writes.iter().map(count).collect::<Vec<_>>(), vec![3]);
         assert_eq!(cache.len(), 0);
         // Forgotten: the next occurrence is a new Event.
-        assert!(matches!(cache.observe("busy".into(), Event::default, wall, Instant::now()), Some(Write::Create(_))));
+        assert!(matches!(
+            cache.observe("busy".into(), Event::default, wall, Instant::now()),
+            Some(Write::Create(_))
+        ));
 
         // A series kept busy is rewritten on the heartbeat, with its count.
         let mut occurrences = 1;

@@ -26,7 +26,7 @@ pub enum Error {
         lease: String,
         /// The API's answer.
         #[source]
-        source: kube_client::Error,
+        source: Box<kube_client::Error>,
     },
 }
 
@@ -68,7 +68,12 @@ impl Config {
 
     /// Sets the lease duration, renew deadline and retry period.
     #[must_use]
-    pub fn timing(mut self, lease_duration: Duration, renew_deadline: Duration, retry_period: Duration) -> Self {
+    pub fn timing(
+        mut self,
+        lease_duration: Duration,
+        renew_deadline: Duration,
+        retry_period: Duration,
+    ) -> Self {
         self.lease_duration = lease_duration;
         self.renew_deadline = renew_deadline;
         self.retry_period = retry_period;
@@ -101,7 +106,10 @@ impl Config {
             ));
         }
         if self.lease_duration.subsec_nanos() != 0 || i32::try_from(self.lease_duration.as_secs()).is_err() {
-            return fail(format!("the lease duration ({:?}) must be a whole number of seconds", self.lease_duration));
+            return fail(format!(
+                "the lease duration ({:?}) must be a whole number of seconds",
+                self.lease_duration
+            ));
         }
         Ok(())
     }

@@ -106,8 +106,11 @@ impl LeaderElector {
         loop {
             let start = Instant::now();
             // A leader's try must end by its deadline; a candidate's within the renew deadline.
-            let deadline = state.renewed.map_or(start + self.config.renew_deadline, |at| at + self.config.renew_deadline);
-            let attempt = timeout_at(deadline, self.try_acquire_or_renew(state)).await.unwrap_or(Attempt::Failed);
+            let deadline = state
+                .renewed
+                .map_or(start + self.config.renew_deadline, |at| at + self.config.renew_deadline);
+            let attempt =
+                timeout_at(deadline, self.try_acquire_or_renew(state)).await.unwrap_or(Attempt::Failed);
             let next = match attempt {
                 Attempt::Held => {
                     if state.renewed.is_none() {
@@ -171,7 +174,8 @@ impl LeaderElector {
         if let Some(expires) = held {
             return Attempt::HeldByOther(expires);
         }
-        lease.spec = Some(record::claim(Some(&spec), &self.config.identity, self.config.lease_seconds(), wall));
+        lease.spec =
+            Some(record::claim(Some(&spec), &self.config.identity, self.config.lease_seconds(), wall));
         // The resourceVersion in `lease` makes this a compare-and-swap.
         self.written(self.api.replace(name, &PostParams::default(), &lease).await, state)
     }
@@ -197,7 +201,7 @@ impl LeaderElector {
     /// Gives the lease up if we still hold it.
     async fn release(&self) -> Result<(), Error> {
         let name = &self.config.lease_name;
-        let fail = |source| Error::Release { lease: name.clone(), source };
+        let fail = |source| Error::Release { lease: name.clone(), source: Box::new(source) };
         let Some(mut lease) = self.api.get_opt(name).await.map_err(fail)? else { return Ok(()) };
         let spec = lease.spec.take().unwrap_or_default();
         if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {

@@ -24,7 +24,12 @@ impl Observed {
 
     /// When someone else holds the lease: the local instant its hold expires, if still ahead.
     /// The record's own timestamps are never compared with the local clock.
-    pub(crate) fn held_by_other(&self, identity: &str, default_duration: Duration, now: Instant) -> Option<Instant> {
+    pub(crate) fn held_by_other(
+        &self,
+        identity: &str,
+        default_duration: Duration,
+        now: Instant,
+    ) -> Option<Instant> {
         let holder = self.spec.holder_identity.as_deref().unwrap_or_default();
         if holder.is_empty() || holder == identity {
             return None;
@@ -42,7 +47,12 @@ impl Observed {
 /// The record `identity` writes to acquire or renew, from the `current` one (none: the lease does
 /// not exist yet). A change of holder sets `acquireTime` and increments `leaseTransitions`;
 /// other fields (strategy, preferred holder) are kept.
-pub(crate) fn claim(current: Option<&LeaseSpec>, identity: &str, lease_seconds: i32, now: jiff::Timestamp) -> LeaseSpec {
+pub(crate) fn claim(
+    current: Option<&LeaseSpec>,
+    identity: &str,
+    lease_seconds: i32,
+    now: jiff::Timestamp,
+) -> LeaseSpec {
     let mut spec = current.cloned().unwrap_or_default();
     let renewing = spec.holder_identity.as_deref() == Some(identity);
     if !renewing {
@@ -115,7 +125,10 @@ mod tests {
         let taken = claim(Some(&renewed), "b", 15, now);
         assert_eq!((taken.holder_identity.as_deref(), taken.lease_transitions), (Some("b"), Some(1)));
         let released = release(&taken, now);
-        assert_eq!((released.holder_identity.as_deref(), released.lease_duration_seconds), (Some(""), Some(1)));
+        assert_eq!(
+            (released.holder_identity.as_deref(), released.lease_duration_seconds),
+            (Some(""), Some(1))
+        );
         assert_eq!(released.lease_transitions, Some(1));
         let again = claim(Some(&released), "c", 15, now);
         assert_eq!((again.lease_transitions, again.lease_duration_seconds), (Some(2), Some(15)));

@@ -44,10 +44,8 @@ pub struct ClientMetrics {
 impl ClientMetrics {
     /// Registers the two families in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
-        };
+        let metrics =
+            Self { requests: Family::default(), latency: Family::new_with_constructor(latency_histogram) };
         registry.register(
             "rest_client_requests",
             "Number of HTTP requests, partitioned by status code, method, and host",
@@ -63,7 +61,9 @@ impl ClientMetrics {
 
     fn record(&self, method: &str, host: &str, code: Option<u16>, started: Instant) {
         let code = code.map_or_else(|| "<error>".to_string(), |c| c.to_string());
-        self.requests.get_or_create(&[("code", code), ("host", host.into()), ("method", method.into())]).inc();
+        self.requests
+            .get_or_create(&[("code", code), ("host", host.into()), ("method", method.into())])
+            .inc();
         self.latency
             .get_or_create(&[("host", host.into()), ("verb", method.into())])
             .observe(started.elapsed().as_secs_f64());

@@ -30,8 +30,9 @@ type Histograms<const N: usize> = Family<Labels<N>, Histogram, fn() -> Histogram
 
 /// controller-runtime's buckets for `controller_runtime_reconcile_time_seconds`.
 const RECONCILE_BUCKETS: [f64; 40] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5,
-    1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25,
+    1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0,
+    50.0, 60.0,
 ];
 
 fn reconcile_histogram() -> Histogram {
@@ -87,16 +88,48 @@ impl Metrics {
             running: Running::default(),
         };
         let r = registry;
-        r.register("controller_runtime_reconcile", "Total number of reconciliations per controller", m.reconcile_total.clone());
-        r.register("controller_runtime_reconcile_errors", "Total number of reconciliation errors per controller", m.reconcile_errors.clone());
-        r.register("controller_runtime_reconcile_panics", "Total number of reconciliation panics per controller", m.reconcile_panics.clone());
-        r.register("controller_runtime_reconcile_time_seconds", "Length of time per reconciliation per controller", m.reconcile_time.clone());
-        r.register("controller_runtime_max_concurrent_reconciles", "Maximum number of concurrent reconciles per controller", m.max_concurrent.clone());
-        r.register("controller_runtime_active_workers", "Number of currently used workers per controller", m.active_workers.clone());
+        r.register(
+            "controller_runtime_reconcile",
+            "Total number of reconciliations per controller",
+            m.reconcile_total.clone(),
+        );
+        r.register(
+            "controller_runtime_reconcile_errors",
+            "Total number of reconciliation errors per controller",
+            m.reconcile_errors.clone(),
+        );
+        r.register(
+            "controller_runtime_reconcile_panics",
+            "Total number of reconciliation panics per controller",
+            m.reconcile_panics.clone(),
+        );
+        r.register(
+            "controller_runtime_reconcile_time_seconds",
+            "Length of time per reconciliation per controller",
+            m.reconcile_time.clone(),
+        );
+        r.register(
+            "controller_runtime_max_concurrent_reconciles",
+            "Maximum number of concurrent reconciles per controller",
+            m.max_concurrent.clone(),
+        );
+        r.register(
+            "controller_runtime_active_workers",
+            "Number of currently used workers per controller",
+            m.active_workers.clone(),
+        );
         r.register("workqueue_depth", "Current depth of workqueue", m.depth.clone());
         r.register("workqueue_adds", "Total number of adds handled by workqueue", m.adds.clone());
-        r.register("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested", m.queue_duration.clone());
-        r.register("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes", m.work_duration.clone());
+        r.register(
+            "workqueue_queue_duration_seconds",
+            "How long in seconds an item stays in workqueue before being requested",
+            m.queue_duration.clone(),
+        );
+        r.register(
+            "workqueue_work_duration_seconds",
+            "How long in seconds processing an item from workqueue takes",
+            m.work_duration.clone(),
+        );
         r.register("workqueue_retries", "Total number of retries handled by workqueue", m.retries.clone());
         r.register_collector(Box::new(RunningCollector(m.running.clone())));
         m
@@ -109,8 +142,15 @@ impl Metrics {
         let controller = [("controller", name.to_string())];
         let queue = [("name", name.to_string()), ("controller", name.to_string())];
         // Series exist from the start (at zero), as controller-runtime initialises them.
-        for result in [ReconcileResult::Success, ReconcileResult::Error, ReconcileResult::Requeue, ReconcileResult::Panic] {
-            let _ = self.reconcile_total.get_or_create(&[controller[0].clone(), ("result", result.as_str().into())]);
+        for result in [
+            ReconcileResult::Success,
+            ReconcileResult::Error,
+            ReconcileResult::Requeue,
+            ReconcileResult::Panic,
+        ] {
+            let _ = self
+                .reconcile_total
+                .get_or_create(&[controller[0].clone(), ("result", result.as_str().into())]);
         }
         let _ = self.reconcile_errors.get_or_create(&controller);
         let _ = self.reconcile_panics.get_or_create(&controller);
@@ -161,7 +201,9 @@ impl Observe for ControllerMetrics {
             ReconcileResult::Timeout => ReconcileResult::Error,
             other => other,
         };
-        m.reconcile_total.get_or_create(&[self.controller[0].clone(), ("result", label.as_str().into())]).inc();
+        m.reconcile_total
+            .get_or_create(&[self.controller[0].clone(), ("result", label.as_str().into())])
+            .inc();
         if result.is_failure() {
             m.reconcile_errors.get_or_create(&self.controller).inc();
         }
@@ -181,7 +223,10 @@ impl Observe for ControllerMetrics {
     }
 
     fn active_workers(&self, active: usize) {
-        self.metrics.active_workers.get_or_create(&self.controller).set(i64::try_from(active).unwrap_or(i64::MAX));
+        self.metrics
+            .active_workers
+            .get_or_create(&self.controller)
+            .set(i64::try_from(active).unwrap_or(i64::MAX));
     }
 }
 
@@ -220,7 +265,8 @@ impl Collector for RunningCollector {
             let mut metric = encoder.encode_descriptor(family, help, None, MetricType::Gauge)?;
             for (name, total, longest) in &per_controller {
                 let labels = [("name", name.as_str()), ("controller", name.as_str())];
-                ConstGauge::new(if sum { *total } else { *longest }).encode(metric.encode_family(&labels)?)?;
+                ConstGauge::new(if sum { *total } else { *longest })
+                    .encode(metric.encode_family(&labels)?)?;
             }
         }
         Ok(())
@@ -247,7 +293,10 @@ mod tests {
         observe.reconcile_started(&key);
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
-        assert!(text.contains("workqueue_longest_running_processor_seconds{name=\"cms\",controller=\"cms\"} "), "{text}");
+        assert!(
+            text.contains("workqueue_longest_running_processor_seconds{name=\"cms\",controller=\"cms\"} "),
+            "{text}"
+        );
         observe.reconcile_finished(&key, ReconcileResult::Success, Duration::from_millis(20));
         observe.reconcile_started(&key);
         observe.reconcile_finished(&key, ReconcileResult::Error, Duration::from_millis(20));

@@ -5,13 +5,14 @@
 //! Every family is registered in a [`Registry`](prometheus_client::registry::Registry) the user
 //! owns (a fresh `Registry::default()` or one shared with the rest of the program):
 //!
-//! - [`Metrics`]: `controller_runtime_*` and `workqueue_*`, one [`ControllerMetrics`] observer
+//! - `controller_runtime_*` and `workqueue_*` by [`Metrics`], one [`ControllerMetrics`] observer
 //!   per controller, installed with `Controller::observe`;
-//! - [`ClientMetrics`]: `rest_client_requests_total` and `rest_client_request_duration_seconds`,
-//!   a tower layer added with [`Client::with_layer`](kube_client::Client::with_layer);
-//! - [`WatcherMetrics`]: `kube_watcher_relists_total` and `kube_watcher_restarts_total`, counted
-//!   from a watcher's stream;
-//! - [`LeaderMetrics`]: `leader_election_master_status`.
+//! - `rest_client_requests_total` and `rest_client_request_duration_seconds` by
+//!   [`ClientMetrics`], a tower layer added with
+//!   [`Client::with_layer`](kube_client::Client::with_layer);
+//! - `kube_watcher_relists_total` and `kube_watcher_restarts_total` by [`WatcherMetrics`],
+//!   counted from a watcher's stream;
+//! - `leader_election_master_status` by [`LeaderMetrics`].
 //!
 //! ```no_run
 //! # async fn run(client: kube_client::Client) -> Result<(), kube_runtime::metrics::Error> {

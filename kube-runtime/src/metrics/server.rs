@@ -68,7 +68,11 @@ impl Server {
 
     /// Ready only once `store` has its first complete list.
     #[must_use]
-    pub fn ready_when_synced<K: Cacheable + Send + Sync + 'static>(self, name: &str, store: &Store<K>) -> Self {
+    pub fn ready_when_synced<K: Cacheable + Send + Sync + 'static>(
+        self,
+        name: &str,
+        store: &Store<K>,
+    ) -> Self {
         let store = store.clone();
         self.ready_when(name, move || store.is_ready())
     }
@@ -122,7 +126,10 @@ impl Bound {
                 async move { Ok::<_, Infallible>(respond(&state, &req)) }
             });
             tokio::spawn(async move {
-                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     tracing::debug!(error = %e, "metrics server connection ended with an error");
                 }
             });
@@ -138,7 +145,8 @@ fn respond<B>(state: &State, req: &Request<B>) -> Response<Full<Bytes>> {
         "/metrics" => metrics(state, req),
         "/healthz" | "/livez" => text(StatusCode::OK, "ok\n".into()),
         "/readyz" => {
-            let failing: Vec<&str> = state.checks.iter().filter(|(_, ok)| !ok()).map(|(n, _)| n.as_str()).collect();
+            let failing: Vec<&str> =
+                state.checks.iter().filter(|(_, ok)| !ok()).map(|(n, _)| n.as_str()).collect();
             if failing.is_empty() {
                 text(StatusCode::OK, "ok\n".into())
             } else {
@@ -160,7 +168,10 @@ fn metrics<B>(state: &State, req: &Request<B>) -> Response<Full<Bytes>> {
     let (encoded, content_type) = if openmetrics {
         (encoding::text::encode(&mut body, &state.registry), OPENMETRICS)
     } else {
-        (encoding::prometheus_text::encode(&mut body, &state.registry), encoding::prometheus_text::CONTENT_TYPE)
+        (
+            encoding::prometheus_text::encode(&mut body, &state.registry),
+            encoding::prometheus_text::CONTENT_TYPE,
+        )
     };
     if let Err(e) = encoded {
         tracing::warn!(error = %e, "failed to encode metrics");
@@ -174,6 +185,7 @@ fn metrics<B>(state: &State, req: &Request<B>) -> Response<Full<Bytes>> {
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
     resp
 }

@@ -47,7 +47,11 @@ impl WatcherMetrics {
     }
 
     /// Passes `stream` through, counting its relists and errors under the label `watcher`.
-    pub fn instrument<S, K, E>(&self, watcher: &str, stream: S) -> impl Stream<Item = Result<Event<K>, E>> + use<S, K, E>
+    pub fn instrument<S, K, E>(
+        &self,
+        watcher: &str,
+        stream: S,
+    ) -> impl Stream<Item = Result<Event<K>, E>> + use<S, K, E>
     where
         S: Stream<Item = Result<Event<K>, E>>,
     {
@@ -79,8 +83,14 @@ mod tests {
     async fn relists_and_errors_are_counted() {
         let mut registry = Registry::default();
         let metrics = WatcherMetrics::register(&mut registry);
-        let items: Vec<Result<Event<u8>, &str>> =
-            vec![Ok(Event::Init), Ok(Event::InitDone), Err("gone"), Ok(Event::Init), Ok(Event::Apply(1)), Err("x")];
+        let items: Vec<Result<Event<u8>, &str>> = vec![
+            Ok(Event::Init),
+            Ok(Event::InitDone),
+            Err("gone"),
+            Ok(Event::Init),
+            Ok(Event::Apply(1)),
+            Err("x"),
+        ];
         let passed: Vec<_> = metrics.instrument("cms", stream::iter(items.clone())).collect().await;
         assert_eq!(passed, items);
         let mut text = String::new();

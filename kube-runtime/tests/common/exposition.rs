@@ -148,7 +148,8 @@ pub fn parse(text: &str, openmetrics: bool) -> Result<Exposition, String> {
             return Err(err(format!("bad metric name {name:?}")));
         }
         let (labels, rest) = labels(&line[end..]).map_err(&err)?;
-        let mut fields = rest.strip_prefix(' ').ok_or_else(|| err("no space before the value".into()))?.split(' ');
+        let mut fields =
+            rest.strip_prefix(' ').ok_or_else(|| err("no space before the value".into()))?.split(' ');
         let value = number(fields.next().unwrap_or_default()).map_err(&err)?;
         if let Some(ts) = fields.next() {
             number(ts).map_err(&err)?;
@@ -157,7 +158,9 @@ pub fn parse(text: &str, openmetrics: bool) -> Result<Exposition, String> {
             return Err(err("trailing fields".into()));
         }
         let (family, kind) = current.as_ref().ok_or_else(|| err("sample before any TYPE".into()))?;
-        let suffix = name.strip_prefix(family.as_str()).ok_or_else(|| err(format!("sample outside family {family}")))?;
+        let suffix = name
+            .strip_prefix(family.as_str())
+            .ok_or_else(|| err(format!("sample outside family {family}")))?;
         if !suffixes(kind, openmetrics).contains(&suffix) {
             return Err(err(format!("suffix {suffix:?} not allowed for a {kind}")));
         }
@@ -173,17 +176,24 @@ pub fn parse(text: &str, openmetrics: bool) -> Result<Exposition, String> {
     Ok(Exposition { samples })
 }
 
+/// A histogram series: its family and its labels other than `le`.
+type Series = (String, Vec<(String, String)>);
+
 /// Buckets cumulative per label set, the last `+Inf`, equal to `_count`.
 fn check_histograms(samples: &[Sample], families: &HashMap<String, String>) -> Result<(), String> {
-    let mut buckets: BTreeMap<(String, Vec<(String, String)>), Vec<(f64, f64)>> = BTreeMap::new();
-    let mut counts: BTreeMap<(String, Vec<(String, String)>), f64> = BTreeMap::new();
+    let mut buckets: BTreeMap<Series, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut counts: BTreeMap<Series, f64> = BTreeMap::new();
     for (name, labels, value) in samples {
         let rest: Vec<(String, String)> =
             labels.iter().filter(|(k, _)| *k != "le").map(|(k, v)| (k.clone(), v.clone())).collect();
-        if let Some(family) = name.strip_suffix("_bucket").filter(|f| families.get(*f).is_some_and(|k| k == "histogram")) {
+        if let Some(family) =
+            name.strip_suffix("_bucket").filter(|f| families.get(*f).is_some_and(|k| k == "histogram"))
+        {
             let le = number(&labels["le"])?;
             buckets.entry((family.to_string(), rest)).or_default().push((le, *value));
-        } else if let Some(family) = name.strip_suffix("_count").filter(|f| families.get(*f).is_some_and(|k| k == "histogram")) {
+        } else if let Some(family) =
+            name.strip_suffix("_count").filter(|f| families.get(*f).is_some_and(|k| k == "histogram"))
+        {
             counts.insert((family.to_string(), rest), *value);
         }
     }
@@ -204,13 +214,13 @@ fn the_reader_rejects_what_prometheus_would() {
     let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n";
     assert!(parse(good, false).is_ok());
     for bad in [
-        "a_total 1\n",                                         // no TYPE
-        "# TYPE a gauge\na{x=1} 2\n",                           // unquoted label
-        "# TYPE a gauge\na 2",                                  // no newline at the end
-        "# TYPE a gauge\nb 2\n",                                // outside its family
-        "# TYPE a gauge\n# TYPE a gauge\n",                     // declared twice
+        "a_total 1\n",                      // no TYPE
+        "# TYPE a gauge\na{x=1} 2\n",       // unquoted label
+        "# TYPE a gauge\na 2",              // no newline at the end
+        "# TYPE a gauge\nb 2\n",            // outside its family
+        "# TYPE a gauge\n# TYPE a gauge\n", // declared twice
         "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 0\n", // not cumulative
-        "# TYPE a gauge\na two\n",                              // not a number
+        "# TYPE a gauge\na two\n", // not a number
     ] {
         assert!(parse(bad, false).is_err(), "accepted {bad:?}");
     }

@@ -19,8 +19,10 @@ pub fn shared() -> &'static TestEnv {
 /// An admin client of `env`.
 pub fn client_of(env: &TestEnv) -> Client {
     let path = env.admin().kubeconfig().path().to_path_buf();
-    let config =
-        kube_client::Config::from_custom_kubeconfig(KubeconfigSource::Path(path), &KubeConfigOptions::default());
+    let config = kube_client::Config::from_custom_kubeconfig(
+        KubeconfigSource::Path(path),
+        &KubeConfigOptions::default(),
+    );
     Client::try_from(config.unwrap()).unwrap()
 }
 
