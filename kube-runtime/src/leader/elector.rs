@@ -96,9 +96,9 @@ impl LeaderElector {
             () = &mut shutdown => {}
             never = self.elect(&mut state) => match never {},
         }
-        let was_leading = state.renewed.is_some();
         drop(guard);
-        if was_leading { self.release().await } else { Ok(()) }
+        // Also when not leading: a write cancelled by the shutdown may have made us the holder.
+        self.release().await
     }
 
     async fn elect(&self, state: &mut State) -> std::convert::Infallible {

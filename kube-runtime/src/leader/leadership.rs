@@ -23,7 +23,12 @@ impl Leadership {
         *self.rx.borrow()
     }
 
-    /// The underlying channel, e.g. for a Controller that reconciles only while it reads `true`.
+    /// The underlying channel, e.g. for `Controller::gate`: the controller then starts
+    /// reconciles only while this replica leads, and its stores stay synced while it follows, so
+    /// a new leader starts reconciling at once. A reconcile already running when leadership is
+    /// lost is not cancelled by the gate; for work that must stop, use [`lead`](Self::lead), or
+    /// exit the process on the first `false` from [`changes`](Self::changes) as
+    /// controller-runtime does.
     pub fn receiver(&self) -> watch::Receiver<bool> {
         self.rx.clone()
     }
