@@ -24,9 +24,13 @@
 //! ```
 
 pub mod controller;
+pub mod finalizer;
+pub mod predicates;
 pub mod reflector;
 pub mod scheduler;
+pub mod wait;
 pub mod watcher;
 
+pub use controller::Controller;
 pub use reflector::{Store, reflector};
 pub use watcher::{Event, watcher};
