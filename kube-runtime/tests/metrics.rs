@@ -8,12 +8,21 @@ mod common;
 #[path = "common/exposition.rs"]
 mod exposition;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use futures::StreamExt;
 use k8s_openapi::api::{coordination::v1::Lease, core::v1::ConfigMap};
 use kube_client::{Api, api::PostParams};
 use kube_runtime::{
+    controller::{Action, Controller},
     leader::{self, LeaderElector},
     metrics::{ClientMetrics, LeaderMetrics, Metrics, Server, WatcherMetrics},
     reflector, watcher,
@@ -138,4 +147,132 @@ async fn client_watcher_and_leader_metrics_and_readiness_over_http() {
     election.await.unwrap().unwrap();
     let released = scrape(addr).await;
     assert_eq!(released.value("leader_election_master_status", &[("name", "metrics")]), Some(0.0));
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("injected failure")]
+struct Injected;
+
+/// What the reconciler saw: every reconcile, and the failures it injected.
+#[derive(Default)]
+struct Tally {
+    reconciles: AtomicU64,
+    errors: AtomicU64,
+    failed_once: Mutex<HashSet<String>>,
+}
+
+async fn reconcile(cm: Arc<ConfigMap>, tally: Arc<Tally>) -> Result<Action, Injected> {
+    tally.reconciles.fetch_add(1, Ordering::SeqCst);
+    let name = cm.metadata.name.clone().unwrap_or_default();
+    // Objects labelled fail=N fail their first N reconciles.
+    let failures: usize =
+        cm.metadata.labels.as_ref().and_then(|l| l.get("fail")).map_or(0, |v| v.parse().unwrap());
+    let mut seen = tally.failed_once.lock().unwrap();
+    let so_far = seen.iter().filter(|k| k.starts_with(&format!("{name}#"))).count();
+    if so_far < failures {
+        seen.insert(format!("{name}#{so_far}"));
+        tally.errors.fetch_add(1, Ordering::SeqCst);
+        return Err(Injected);
+    }
+    Ok(Action::await_change())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_reconciles_and_injected_errors_are_counted_on_metrics() {
+    let env = shared();
+    let ns = env.create_unique_namespace("ctl-metrics").unwrap();
+    let client = client_of(env);
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    // 6 objects; 2 of them fail once, 1 fails three times: 5 injected errors.
+    for (name, fail) in [("a", 0), ("b", 0), ("c", 0), ("d", 1), ("e", 1), ("f", 3)] {
+        let cm =
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": {"fail": fail.to_string()}}}))
+                .unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let leader_metrics = LeaderMetrics::register(&mut registry);
+    let elector = LeaderElector::new(
+        Api::<Lease>::namespaced(client.clone(), &ns),
+        leader::Config::new("ctl").timing(
+            Duration::from_secs(3),
+            Duration::from_secs(2),
+            Duration::from_millis(500),
+        ),
+    )
+    .unwrap();
+    let leadership = elector.leadership();
+    leader_metrics.track("ctl", leadership.clone());
+    let controller = Controller::new(api.clone(), watcher::Config::default());
+    let store = controller.store();
+    let bound = Server::new(Arc::new(registry))
+        .ready_when_synced("configmaps", &store)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = bound.local_addr().unwrap();
+    tokio::spawn(bound.serve(std::future::pending()));
+
+    let tally = Arc::new(Tally::default());
+    let run = controller
+        .concurrency(2)
+        .gate(leadership.receiver())
+        .observe(metrics.controller("configmaps", 2))
+        .run(reconcile, |_, _, _| Action::await_change(), tally.clone());
+    let outcomes = tokio::spawn(run.for_each(|_| async {}));
+
+    // Not leading yet: the store syncs, nothing is reconciled.
+    store.wait_until_ready().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(tally.reconciles.load(Ordering::SeqCst), 0, "no reconcile before leading");
+    assert_eq!(get(addr, "/readyz", None).await.0, 200);
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let election = tokio::spawn(elector.run(async {
+        let _ = stopped.await;
+    }));
+    // Every object succeeds once, then nothing more happens for a second.
+    let quiet = async {
+        loop {
+            let before = tally.reconciles.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let after = tally.reconciles.load(Ordering::SeqCst);
+            if after == before && after - tally.errors.load(Ordering::SeqCst) >= 6 {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), quiet).await.expect("reconciles settle");
+
+    let reconciles = tally.reconciles.load(Ordering::SeqCst) as f64;
+    let errors = tally.errors.load(Ordering::SeqCst) as f64;
+    assert_eq!(errors, 5.0);
+    let m = scrape(addr).await;
+    println!("{reconciles} reconciles, {errors} injected errors");
+    let total = |result: &str| {
+        m.value("controller_runtime_reconcile_total", &[("controller", "configmaps"), ("result", result)])
+            .unwrap()
+    };
+    let ctl = [("controller", "configmaps")];
+    let queue = [("name", "configmaps"), ("controller", "configmaps")];
+    assert_eq!(total("success") + total("error") + total("requeue_after") + total("panic"), reconciles);
+    assert_eq!(total("error"), errors, "errors counted as injected");
+    assert_eq!(total("success"), reconciles - errors);
+    assert_eq!(m.value("controller_runtime_reconcile_errors_total", &ctl), Some(errors));
+    assert_eq!(m.value("controller_runtime_reconcile_time_seconds_count", &ctl), Some(reconciles));
+    assert_eq!(m.value("controller_runtime_max_concurrent_reconciles", &ctl), Some(2.0));
+    assert_eq!(m.value("controller_runtime_active_workers", &ctl), Some(0.0));
+    assert_eq!(m.value("workqueue_depth", &queue), Some(0.0));
+    assert_eq!(m.value("workqueue_retries_total", &queue), Some(errors), "every failure retried");
+    assert_eq!(m.value("workqueue_work_duration_seconds_count", &queue), Some(reconciles));
+    assert_eq!(m.value("workqueue_queue_duration_seconds_count", &queue), Some(reconciles));
+    assert!(m.value("workqueue_adds_total", &queue).unwrap() >= 6.0);
+    assert_eq!(m.value("workqueue_unfinished_work_seconds", &queue), Some(0.0));
+    assert_eq!(m.value("leader_election_master_status", &[("name", "ctl")]), Some(1.0));
+
+    stop.send(()).unwrap();
+    election.await.unwrap().unwrap();
+    outcomes.abort();
 }
