@@ -20,7 +20,10 @@ use std::{
 
 use futures::StreamExt;
 use k8s_openapi::api::{coordination::v1::Lease, core::v1::ConfigMap};
-use kube_client::{Api, api::PostParams};
+use kube_client::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+};
 use kube_runtime::{
     controller::{Action, Controller},
     leader::{self, LeaderElector},
@@ -272,7 +275,19 @@ async fn controller_reconciles_and_injected_errors_are_counted_on_metrics() {
     assert_eq!(m.value("workqueue_unfinished_work_seconds", &queue), Some(0.0));
     assert_eq!(m.value("leader_election_master_status", &[("name", "ctl")]), Some(1.0));
 
+    // Leadership given up: changes are no longer reconciled.
     stop.send(()).unwrap();
     election.await.unwrap().unwrap();
+    assert!(!leadership.is_leader());
+    let patch = json!({"data": {"changed": "yes"}});
+    api.patch("a", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        tally.reconciles.load(Ordering::SeqCst) as f64,
+        reconciles,
+        "no reconcile after stepping down"
+    );
+    let m = scrape(addr).await;
+    assert_eq!(m.value("leader_election_master_status", &[("name", "ctl")]), Some(0.0));
     outcomes.abort();
 }
