@@ -291,3 +291,62 @@ async fn controller_reconciles_and_injected_errors_are_counted_on_metrics() {
     assert_eq!(m.value("leader_election_master_status", &[("name", "ctl")]), Some(0.0));
     outcomes.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_restarts_and_relists_are_counted() {
+    // A control plane of its own: this test stops, compacts and restarts it.
+    let env = kube_test::TestEnv::start().unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client_of(&env), "default");
+    let mut registry = Registry::default();
+    let metrics = WatcherMetrics::register(&mut registry);
+    let backoff = watcher::Backoff { jitter: 0.0, ..watcher::Backoff::default() };
+    let config = watcher::Config::default().labels("app=watched").backoff(backoff);
+    let mut stream = Box::pin(metrics.instrument("cms", watcher::watcher(api.clone(), config)));
+    let counts = |registry: &Registry| {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+        let e = exposition::parse(&text, true).unwrap();
+        let value = |name: &str| e.value(name, &[("watcher", "cms")]).unwrap();
+        (value("kube_watcher_restarts_total"), value("kube_watcher_relists_total"))
+    };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !matches!(stream.next().await, Some(Ok(watcher::Event::InitDone))) {}
+    })
+    .await
+    .unwrap();
+    assert_eq!(counts(&registry), (0.0, 0.0));
+
+    // The watch goes down: an error, counted as a restart. Not polled meanwhile, the watcher
+    // then resumes from a compacted version: 410, and a relist.
+    env.stop_apiserver().unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !matches!(stream.next().await, Some(Err(_))) {}
+    })
+    .await
+    .unwrap();
+    env.start_apiserver().unwrap();
+    let cm =
+        serde_json::from_value(json!({"metadata": {"name": "w", "labels": {"app": "watched"}}})).unwrap();
+    Api::<ConfigMap>::namespaced(client_of(&env), "default")
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap();
+    env.compact_etcd().unwrap();
+    env.restart_apiserver().unwrap();
+    let mut relisted = false;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(item) = stream.next().await {
+            if matches!(item, Ok(watcher::Event::Init)) {
+                relisted = true;
+            }
+            if relisted && matches!(item, Ok(watcher::Event::InitDone)) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("a relist after 410");
+    let (restarts, relists) = counts(&registry);
+    assert!(restarts >= 2.0, "the lost watch and the 410 are restarts: {restarts}");
+    assert_eq!(relists, 1.0);
+}
