@@ -52,7 +52,7 @@ pub enum Error {
         name: String,
         /// The watcher's error.
         #[source]
-        source: watcher::Error,
+        source: Box<watcher::Error>,
     },
     /// The timeout passed.
     #[error("{name} did not meet the condition within {timeout:?}")]
@@ -81,7 +81,7 @@ where
             Ok(obj) if condition.matches(obj.as_ref()) => return Ok(obj),
             Ok(_) => {}
             Err(source @ watcher::Error::InvalidConfig(_)) => {
-                return Err(Error::Watch { name: name.to_string(), source });
+                return Err(Error::Watch { name: name.to_string(), source: Box::new(source) });
             }
             Err(e) => tracing::debug!(error = %e, object = name, "watch error while waiting; retrying"),
         }

@@ -53,9 +53,24 @@ macro_rules! custom_resource {
     ($ty:ident, $kind:literal, $plural:literal) => {
         #[derive(Debug, Clone, Default, Serialize, Deserialize)]
         struct $ty {
+            #[serde(rename = "apiVersion", default)]
+            api_version: String,
+            #[serde(default)]
+            kind: String,
             metadata: ObjectMeta,
             #[serde(default)]
             spec: Spec,
+        }
+
+        impl $ty {
+            fn new(name: &str, spec: Spec) -> Self {
+                Self {
+                    api_version: "ctl.kube-test.example.com/v1".into(),
+                    kind: $kind.into(),
+                    metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+                    spec,
+                }
+            }
         }
 
         impl k8s_openapi::Resource for $ty {
@@ -128,10 +143,7 @@ async fn setup(prefix: &str) -> (Client, String) {
 }
 
 fn widget(name: &str, value: &str, config_map: &str) -> Widget {
-    Widget {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        spec: Spec { value: value.into(), config_map: config_map.into() },
-    }
+    Widget::new(name, Spec { value: value.into(), config_map: config_map.into() })
 }
 
 fn configmap(name: &str, value: &str) -> ConfigMap {
@@ -416,16 +428,7 @@ async fn two_controllers_on_one_shared_store_open_one_watch() {
     install("Gadget", "gadgets").await;
     let (client, ns) = setup("ctl-shared").await;
     let gadgets: Api<Gadget> = Api::namespaced(client, &ns);
-    gadgets
-        .create(
-            &PostParams::default(),
-            &Gadget {
-                metadata: ObjectMeta { name: Some("g1".into()), ..Default::default() },
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    gadgets.create(&PostParams::default(), &Gadget::new("g1", Spec::default())).await.unwrap();
 
     let (store, writer) = reflector::store();
     let events = reflector::reflector(writer, watcher::watcher(gadgets, watcher::Config::default()));
@@ -455,9 +458,10 @@ async fn with_finalizer(w: Arc<Widget>, ctx: Arc<Finalizing>) -> Result<Action, 
             json!({"metadata": {"labels": {"edited": "yes"}, "finalizers": ["other.example.com/keep"]}});
         ctx.widgets.patch(&w.name_any(), &PatchParams::default(), &Patch::Merge(edit)).await.unwrap();
     }
-    let result = finalizer(&ctx.widgets, FINALIZER, w, |event| async {
+    let cleaned = &ctx.cleaned;
+    let result = finalizer(&ctx.widgets, FINALIZER, w, |event| async move {
         if let finalizer::Event::Cleanup(_) = event {
-            ctx.cleaned.fetch_add(1, Ordering::SeqCst);
+            cleaned.fetch_add(1, Ordering::SeqCst);
         }
         Ok(Action::await_change())
     })

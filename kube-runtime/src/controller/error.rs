@@ -37,7 +37,7 @@ pub enum Error<E: std::error::Error + 'static> {
     },
     /// A watch of an input failed; its watcher retries by itself.
     #[error("an input's watch failed (it is retried): {0}")]
-    Watch(#[source] watcher::Error),
+    Watch(#[source] Box<watcher::Error>),
     /// Some stores were still not synced after the readiness timeout: the controller never
     /// started reconciling, and its run stream ends.
     #[error("stores not synced after {timeout:?}: {}", waiting.join(", "))]

@@ -91,7 +91,7 @@ pub(crate) type Mapper<C> = Arc<dyn Fn(&C) -> Vec<ObjectRef> + Send + Sync>;
 pub(crate) struct Parts {
     pub(crate) name: Arc<str>,
     pub(crate) triggers: BoxStream<'static, Trigger>,
-    pub(crate) events: Option<BoxStream<'static, Result<(), watcher::Error>>>,
+    pub(crate) events: Option<BoxStream<'static, Result<(), Box<watcher::Error>>>>,
     pub(crate) ready: BoxFuture<'static, ()>,
     pub(crate) is_ready: Box<dyn Fn() -> bool + Send>,
 }
@@ -153,7 +153,7 @@ impl<C: Cacheable> Input<C> {
             })
             .flat_map(stream::iter)
             .boxed();
-        let events = events.map(|s| s.map(|e| e.map(|_| ())).boxed());
+        let events = events.map(|s| s.map(|e| e.map(|_| ()).map_err(Box::new)).boxed());
         let waiting = store.clone();
         let ready = async move {
             if waiting.wait_until_ready().await.is_err() {
