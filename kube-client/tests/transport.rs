@@ -16,10 +16,7 @@ use std::{
 use common::{config_from, env, write_exec_kubeconfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube_client::{
-    Client, Config, Error,
-    config::{Auth, SecretString},
-};
+use kube_client::{Client, Config, Error, auth::Auth, config::SecretString};
 use kube_core::{
     ObjectList, Resource, WatchEvent,
     params::{GetParams, ListParams, PostParams, WatchParams},
@@ -50,7 +47,7 @@ async fn client_certificate_over_http2() {
 #[tokio::test]
 async fn bearer_token() {
     let mut config = Config::new(env().server_url().parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().ca_pem().as_bytes()).unwrap();
     config.auth = Auth::Token(SecretString::new(env().token_admin().token().unwrap()));
     let client = Client::try_from(config).unwrap();
     get_default_namespace(&client).await.unwrap();
@@ -59,7 +56,7 @@ async fn bearer_token() {
 #[tokio::test]
 async fn bad_token_is_a_typed_401() {
     let mut config = Config::new(env().server_url().parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().ca_pem().as_bytes()).unwrap();
     config.auth = Auth::Token(SecretString::new("not-a-valid-token"));
     let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
     let status = err.status().unwrap_or_else(|| panic!("expected an api error, got {err}"));
@@ -80,7 +77,7 @@ async fn user_without_rights_is_a_typed_403() {
 #[tokio::test]
 async fn unknown_ca_is_a_tls_transport_error() {
     let mut config = admin_config();
-    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().client_ca_pem().as_bytes()).unwrap();
     let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err}");
     let chain = format!("{:?}", anyhow_chain(&err));
@@ -240,7 +237,7 @@ async fn tls_server_name_and_insecure_skip_verify() {
 
     // Without the CA, verification fails, unless it is turned off.
     let mut config = admin_config();
-    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().client_ca_pem().as_bytes()).unwrap();
     config.accept_invalid_certs = true;
     get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap();
 }
@@ -344,7 +341,7 @@ async fn falls_back_to_http1_when_the_server_offers_no_http2() {
     let (url, ca) =
         start_http1_server(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"}}"#);
     let mut config = Config::new(url.parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(ca.as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(ca.as_bytes()).unwrap();
     let client = Client::try_from(config).unwrap();
     let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default()).unwrap();
     let resp = client.send(req).await.unwrap();

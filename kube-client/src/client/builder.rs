@@ -16,14 +16,17 @@ use tower::{ServiceBuilder, util::BoxCloneSyncService};
 
 use super::{
     Client, HttpService,
-    auth::AuthLayer,
     connector::ProxyConnector,
     headers::{self, HeadersLayer},
     rate_limit::{RateLimitLayer, RateLimiter},
     retry::{RetryLayer, RetryPolicy},
     tls::{self, RotatingClientCert},
 };
-use crate::{Config, Error, config::Auth, error::BoxError};
+use crate::{
+    Config, Error,
+    auth::{Auth, layer::AuthLayer},
+    error::BoxError,
+};
 
 type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
 type Hyper = HyperClient<Connector, Full<Bytes>>;

@@ -2,7 +2,6 @@
 //! headers, authentication, timeout, compression) over hyper and rustls, and decodes responses:
 //! JSON, text, byte and line streams, and watch events.
 
-pub mod auth;
 mod builder;
 pub mod connector;
 pub mod headers;
@@ -280,8 +279,8 @@ fn classify(e: BoxError, path: String) -> Error {
     if e.is::<tower::timeout::error::Elapsed>() {
         return Error::Timeout { uri: path };
     }
-    match e.downcast::<auth::AuthError>() {
-        Ok(auth) => Error::Auth(Box::new(auth.0)),
+    match e.downcast::<crate::auth::Error>() {
+        Ok(auth) => Error::Auth(auth),
         Err(e) => Error::Transport { uri: path, source: e },
     }
 }

@@ -243,7 +243,7 @@ impl std::fmt::Debug for RotatingClientCert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Identity, parse_certificates};
+    use crate::config::{Identity, certificates_from_pem};
 
     fn identity(cn: &str) -> (Identity, String) {
         let key = rcgen::KeyPair::generate().unwrap();
@@ -263,19 +263,19 @@ mod tests {
         assert!(!cert.update(Some(&a)).unwrap(), "the same certificate is no change");
         assert_eq!(cert.generation(), 1);
         let served = cert.resolve(&[], &[SignatureScheme::ECDSA_NISTP256_SHA256]).unwrap();
-        assert_eq!(served.cert, parse_certificates(a_pem.as_bytes()).unwrap());
+        assert_eq!(served.cert, certificates_from_pem(a_pem.as_bytes()).unwrap());
         assert!(cert.has_certs());
 
         let (b, b_pem) = identity("b");
         assert!(cert.update(Some(&b)).unwrap());
         assert_eq!(cert.generation(), 2);
-        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+        assert_eq!(cert.current().unwrap().cert, certificates_from_pem(b_pem.as_bytes()).unwrap());
 
         // a key that does not match its certificate is refused and the old one kept
         let mismatched = Identity::new(a.cert_chain().to_vec(), b.key().clone_key());
         assert!(cert.update(Some(&mismatched)).is_err());
         assert_eq!(cert.generation(), 2);
-        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+        assert_eq!(cert.current().unwrap().cert, certificates_from_pem(b_pem.as_bytes()).unwrap());
 
         assert!(cert.update(None).unwrap());
         assert!(cert.current().is_none());
