@@ -169,7 +169,10 @@ async fn create_list_and_watch_configmaps() {
         client.request(cms.list(&ListParams::default()).unwrap()).await.unwrap();
     let rv = list.resource_version().unwrap().to_string();
     let watch = client
-        .request_events::<ConfigMap>(cms.watch(&WatchParams::default().timeout(10), &rv).unwrap())
+        .request_events::<ConfigMap>(
+            cms.watch(&WatchParams::default().timeout(10), &rv).unwrap(),
+            kube_client::client::decode::DecodeOptions::default(),
+        )
         .await
         .unwrap();
 

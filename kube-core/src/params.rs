@@ -25,6 +25,82 @@ impl VersionMatch {
     }
 }
 
+/// Which objects a list or watch selects: a label and a field selector. [`ListParams`],
+/// [`WatchParams`] and the runtime's watcher configuration all hold one, and share its builder
+/// methods (`labels`, `labels_from`, `fields`, `fields_from`).
+///
+/// ```
+/// use kube_core::params::{ListParams, Selectors};
+/// let lp = ListParams::default().labels("app=web").fields("metadata.name=a");
+/// assert_eq!(lp.selectors, Selectors { labels: Some("app=web".into()), fields: Some("metadata.name=a".into()) });
+/// assert!(ListParams::default().labels("a in b").validate().is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selectors {
+    /// Only objects whose labels match (`app=web,tier!=db`).
+    pub labels: Option<String>,
+    /// Only objects whose fields match (`metadata.name=x`).
+    pub fields: Option<String>,
+}
+
+impl Selectors {
+    /// Rejects selectors the API server would refuse (they are parsed with this crate's parsers).
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(s) = &self.labels {
+            s.parse::<crate::selector::LabelSelector>()
+                .map_err(|source| Error::Selector { which: "label", source })?;
+        }
+        if let Some(s) = &self.fields {
+            s.parse::<crate::selector::FieldSelector>()
+                .map_err(|source| Error::Selector { which: "field", source })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn append_query(&self, q: &mut Query) {
+        q.opt("labelSelector", self.labels.as_deref());
+        q.opt("fieldSelector", self.fields.as_deref());
+    }
+}
+
+/// Implements the selector builder methods on a type with a `selectors: Selectors` field, so
+/// every type that selects objects has the same four methods from one definition.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! selector_builders {
+    ($ty:ty) => {
+        impl $ty {
+            /// Only objects whose labels match the selector (`app=web,tier!=db`).
+            #[must_use]
+            pub fn labels(mut self, selector: &str) -> Self {
+                self.selectors.labels = Some(selector.to_string());
+                self
+            }
+
+            /// Only objects whose labels match the typed selector.
+            #[must_use]
+            pub fn labels_from(mut self, selector: &$crate::selector::LabelSelector) -> Self {
+                self.selectors.labels = Some(selector.to_string());
+                self
+            }
+
+            /// Only objects whose fields match the selector (`metadata.name=x`).
+            #[must_use]
+            pub fn fields(mut self, selector: &str) -> Self {
+                self.selectors.fields = Some(selector.to_string());
+                self
+            }
+
+            /// Only objects whose fields match the typed selector.
+            #[must_use]
+            pub fn fields_from(mut self, selector: &$crate::selector::FieldSelector) -> Self {
+                self.selectors.fields = Some(selector.to_string());
+                self
+            }
+        }
+    };
+}
+
 /// Parameters of a list (and of `delete_collection`'s selection).
 ///
 /// ```
@@ -35,10 +111,8 @@ impl VersionMatch {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListParams {
-    /// Only objects whose labels match (`app=web,tier!=db`).
-    pub label_selector: Option<String>,
-    /// Only objects whose fields match (`metadata.name=x`).
-    pub field_selector: Option<String>,
+    /// Which objects: label and field selectors.
+    pub selectors: Selectors,
     /// Server-side timeout in seconds.
     pub timeout: Option<u32>,
     /// The page size; the server returns a continue token when there is more.
@@ -52,28 +126,9 @@ pub struct ListParams {
     pub resource_version: Option<String>,
 }
 
+crate::selector_builders!(ListParams);
+
 impl ListParams {
-    /// Only objects whose labels match the selector.
-    #[must_use]
-    pub fn labels(mut self, selector: &str) -> Self {
-        self.label_selector = Some(selector.to_string());
-        self
-    }
-
-    /// Only objects whose labels match the typed selector.
-    #[must_use]
-    pub fn labels_from(mut self, selector: &crate::selector::LabelSelector) -> Self {
-        self.label_selector = Some(selector.to_string());
-        self
-    }
-
-    /// Only objects whose fields match the selector.
-    #[must_use]
-    pub fn fields(mut self, selector: &str) -> Self {
-        self.field_selector = Some(selector.to_string());
-        self
-    }
-
     /// Server-side timeout in seconds.
     #[must_use]
     pub fn timeout(mut self, seconds: u32) -> Self {
@@ -120,7 +175,7 @@ impl ListParams {
 
     /// Rejects combinations the API server refuses.
     pub fn validate(&self) -> Result<(), Error> {
-        validate_selectors(self.label_selector.as_deref(), self.field_selector.as_deref())?;
+        self.selectors.validate()?;
         let rv = self.resource_version.as_deref().filter(|v| !v.is_empty());
         if let Some(vm) = self.version_match {
             match (vm, rv) {
@@ -147,8 +202,7 @@ impl ListParams {
     }
 
     pub(crate) fn append_query(&self, q: &mut Query) {
-        q.opt("labelSelector", self.label_selector.as_deref());
-        q.opt("fieldSelector", self.field_selector.as_deref());
+        self.selectors.append_query(q);
         q.opt_num("timeoutSeconds", self.timeout);
         q.opt_num("limit", self.limit);
         q.opt("continue", self.continue_token.as_deref().filter(|t| !t.is_empty()));
@@ -166,10 +220,8 @@ impl ListParams {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchParams {
-    /// Only objects whose labels match.
-    pub label_selector: Option<String>,
-    /// Only objects whose fields match.
-    pub field_selector: Option<String>,
+    /// Which objects: label and field selectors.
+    pub selectors: Selectors,
     /// Server-side timeout in seconds: the server ends the watch after it.
     pub timeout: Option<u32>,
     /// Ask for BOOKMARK events (on by default).
@@ -181,38 +233,13 @@ pub struct WatchParams {
 
 impl Default for WatchParams {
     fn default() -> Self {
-        Self {
-            label_selector: None,
-            field_selector: None,
-            timeout: None,
-            bookmarks: true,
-            send_initial_events: false,
-        }
+        Self { selectors: Selectors::default(), timeout: None, bookmarks: true, send_initial_events: false }
     }
 }
 
+crate::selector_builders!(WatchParams);
+
 impl WatchParams {
-    /// Only objects whose labels match the selector.
-    #[must_use]
-    pub fn labels(mut self, selector: &str) -> Self {
-        self.label_selector = Some(selector.to_string());
-        self
-    }
-
-    /// Only objects whose labels match the typed selector.
-    #[must_use]
-    pub fn labels_from(mut self, selector: &crate::selector::LabelSelector) -> Self {
-        self.label_selector = Some(selector.to_string());
-        self
-    }
-
-    /// Only objects whose fields match the selector.
-    #[must_use]
-    pub fn fields(mut self, selector: &str) -> Self {
-        self.field_selector = Some(selector.to_string());
-        self
-    }
-
     /// Server-side timeout in seconds.
     #[must_use]
     pub fn timeout(mut self, seconds: u32) -> Self {
@@ -237,7 +264,7 @@ impl WatchParams {
 
     /// Rejects combinations the API server refuses.
     pub fn validate(&self) -> Result<(), Error> {
-        validate_selectors(self.label_selector.as_deref(), self.field_selector.as_deref())?;
+        self.selectors.validate()?;
         if self.send_initial_events && !self.bookmarks {
             return Err(invalid("sendInitialEvents", "it needs bookmarks (allowWatchBookmarks=true)"));
         }
@@ -252,8 +279,7 @@ impl WatchParams {
 
     pub(crate) fn append_query(&self, q: &mut Query, resource_version: &str) {
         q.pair("watch", "true");
-        q.opt("labelSelector", self.label_selector.as_deref());
-        q.opt("fieldSelector", self.field_selector.as_deref());
+        self.selectors.append_query(q);
         q.opt_num("timeoutSeconds", self.timeout);
         if self.bookmarks {
             q.pair("allowWatchBookmarks", "true");
@@ -697,18 +723,6 @@ fn validate_field_manager(manager: Option<&str>) -> Result<(), Error> {
         Some(m) if m.chars().any(char::is_control) => Err(invalid("fieldManager", "must be printable")),
         _ => Ok(()),
     }
-}
-
-fn validate_selectors(labels: Option<&str>, fields: Option<&str>) -> Result<(), Error> {
-    if let Some(s) = labels {
-        s.parse::<crate::selector::LabelSelector>()
-            .map_err(|source| Error::Selector { which: "label", source })?;
-    }
-    if let Some(s) = fields {
-        s.parse::<crate::selector::FieldSelector>()
-            .map_err(|source| Error::Selector { which: "field", source })?;
-    }
-    Ok(())
 }
 
 /// A query string under construction.

@@ -10,11 +10,11 @@
 ///
 /// ```
 /// let text = br#"{"metadata":{"name":"a","managedFields":[{"manager":"x"}],"uid":"1"},"data":{}}"#;
-/// let trimmed = kube_core::trim::strip_managed_fields(text).unwrap();
+/// let trimmed = kube_core::trim::drop_managed_fields(text).unwrap();
 /// assert_eq!(trimmed, br#"{"metadata":{"name":"a","uid":"1"},"data":{}}"#);
-/// assert!(kube_core::trim::strip_managed_fields(br#"{"metadata":{"name":"a"}}"#).is_none());
+/// assert!(kube_core::trim::drop_managed_fields(br#"{"metadata":{"name":"a"}}"#).is_none());
 /// ```
-pub fn strip_managed_fields(json: &[u8]) -> Option<Vec<u8>> {
+pub fn drop_managed_fields(json: &[u8]) -> Option<Vec<u8>> {
     let cuts = find_cuts(json)?;
     if cuts.is_empty() {
         return None;
@@ -194,7 +194,7 @@ mod tests {
 
     fn strip(v: &Value) -> Value {
         let text = serde_json::to_vec(v).unwrap();
-        match strip_managed_fields(&text) {
+        match drop_managed_fields(&text) {
             Some(out) => serde_json::from_slice(&out).unwrap(),
             None => v.clone(),
         }
@@ -242,7 +242,7 @@ mod tests {
     fn other_managed_fields_keys_stay() {
         // Not under metadata, or in a string: untouched.
         let v = json!({"spec": {"managedFields": [1]}, "data": {"x": "\"managedFields\": []"}, "metadata": {"name": "n"}});
-        assert!(strip_managed_fields(&serde_json::to_vec(&v).unwrap()).is_none());
+        assert!(drop_managed_fields(&serde_json::to_vec(&v).unwrap()).is_none());
         let v = json!({"spec": {"metadata": {"managedFields": [1]}}});
         assert_eq!(strip(&v), json!({"spec": {"metadata": {}}}), "any object named metadata counts");
     }
@@ -251,7 +251,7 @@ mod tests {
     fn whitespace_and_pretty_printing() {
         let v = json!({"metadata": {"name": "p", "managedFields": [{"a": [1, 2, {"b": null}]}], "labels": {"x": "y"}}, "n": 1.5e3, "t": true});
         let pretty = serde_json::to_vec_pretty(&v).unwrap();
-        let out = strip_managed_fields(&pretty).unwrap();
+        let out = drop_managed_fields(&pretty).unwrap();
         assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), drop_by_hand(v));
     }
 
@@ -265,7 +265,7 @@ mod tests {
             r#"{"metadata":{"managedFields":[],"managedFields":{},"managedFields":"x"}}"#.to_string(),
         ];
         for text in texts {
-            let out = strip_managed_fields(text.as_bytes()).unwrap();
+            let out = drop_managed_fields(text.as_bytes()).unwrap();
             let v: Value = serde_json::from_slice(&out)
                 .unwrap_or_else(|e| panic!("{text}: {e}: {}", String::from_utf8_lossy(&out)));
             assert!(v["metadata"].get("managedFields").is_none(), "{text}");
@@ -277,7 +277,7 @@ mod tests {
         let v = json!({"type": "ADDED", "object": {"metadata": {"managedFields": [{"a": "b\\\"c"}], "name": "x"}, "spec": [1, true, null]}});
         let text = serde_json::to_vec(&v).unwrap();
         for end in 0..text.len() {
-            let _ = strip_managed_fields(&text[..end]);
+            let _ = drop_managed_fields(&text[..end]);
         }
     }
 
@@ -286,9 +286,9 @@ mod tests {
         for text in
             [&b"{\"metadata\": {\"managedFields\": [1, 2"[..], b"{\"a\" 1}", b"\"unterminated", b"]]]"]
         {
-            let _ = strip_managed_fields(text);
+            let _ = drop_managed_fields(text);
         }
-        assert!(strip_managed_fields(b"{\"metadata\": {\"managedFields\": [1, 2").is_none());
-        assert!(strip_managed_fields(b"{\"metadata\":{\"managedFields\":}}").is_none());
+        assert!(drop_managed_fields(b"{\"metadata\": {\"managedFields\": [1, 2").is_none());
+        assert!(drop_managed_fields(b"{\"metadata\":{\"managedFields\":}}").is_none());
     }
 }

@@ -3,8 +3,7 @@
 
 use either::Either;
 use futures::{
-    Stream, StreamExt, TryStreamExt,
-    future::BoxFuture,
+    Stream, StreamExt,
     stream::{self, BoxStream},
 };
 use kube_core::{
@@ -14,9 +13,20 @@ use kube_core::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::Api;
-use crate::Error;
+use crate::{
+    Error,
+    client::{decode::DecodeOptions, list::ListPart},
+};
 
-type Page<K> = (Vec<K>, Option<ListParams>);
+/// Where a paged list stream is.
+enum Paging<K> {
+    /// The next page is to be asked for.
+    Request(ListParams),
+    /// A page's items are arriving.
+    Reading(BoxStream<'static, Result<ListPart<K>, Error>>, ListParams),
+    /// The last page ended (or the list failed).
+    Done,
+}
 
 pub(crate) fn encode<T: Serialize>(object: &T) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(object).map_err(|e| Error::BuildRequest(kube_core::Error::Serialize(e)))
@@ -52,29 +62,66 @@ where
 
     /// Every object, page after page (`lp.limit` is the page size), as a stream. All pages
     /// belong to the same consistent snapshot; if it is compacted away mid-way the stream ends
-    /// with a 410 error.
+    /// with a 410 error. See [`Api::list_all_with`] to decode without managedFields.
     pub fn list_all(&self, lp: &ListParams) -> BoxStream<'static, Result<K, Error>> {
+        self.list_all_with(lp, DecodeOptions::default())
+    }
+
+    /// Every object, page after page, each decoded as it arrives (memory stays at one object,
+    /// whatever the size of a page) and as `options` say.
+    ///
+    /// An object that does not decode is yielded as an error and the stream goes on; a failed
+    /// request or a broken body ends it with an error.
+    pub fn list_all_with(
+        &self,
+        lp: &ListParams,
+        options: DecodeOptions,
+    ) -> BoxStream<'static, Result<K, Error>> {
         let api = self.clone();
-        let pages = stream::try_unfold(Some(lp.clone()), move |next| api.clone().next_page(next));
-        pages.map_ok(|items| stream::iter(items.into_iter().map(Ok))).try_flatten().boxed()
+        stream::unfold(Paging::Request(lp.clone()), move |state| {
+            let api = api.clone();
+            async move { api.next_item(state, options).await }
+        })
+        .boxed()
     }
 
-    fn next_page(self, next: Option<ListParams>) -> BoxFuture<'static, Result<Option<Page<K>>, Error>> {
-        Box::pin(async move { self.next_page_inner(next).await })
-    }
-
-    async fn next_page_inner(&self, next: Option<ListParams>) -> Result<Option<Page<K>>, Error> {
-        let Some(lp) = next else { return Ok(None) };
-        let req = self.request.list(&lp)?;
-        let page: ObjectList<K> = self.client.request(req).await?;
-        let following = page.continue_token().map(|token| {
-            // A continue token fixes the snapshot; the resourceVersion must go.
-            let mut lp = lp.clone().continue_token(token);
-            lp.resource_version = None;
-            lp.version_match = None;
-            lp
-        });
-        Ok(Some((page.items, following)))
+    /// The next object of a paged list, and the paging state after it.
+    async fn next_item(
+        &self,
+        mut state: Paging<K>,
+        options: DecodeOptions,
+    ) -> Option<(Result<K, Error>, Paging<K>)> {
+        loop {
+            state = match state {
+                Paging::Done => return None,
+                Paging::Request(lp) => {
+                    let req = match self.request.list(&lp) {
+                        Ok(req) => req,
+                        Err(e) => return Some((Err(e.into()), Paging::Done)),
+                    };
+                    match self.client.request_list::<K>(req, options).await {
+                        Ok(parts) => Paging::Reading(parts.boxed(), lp),
+                        Err(e) => return Some((Err(e), Paging::Done)),
+                    }
+                }
+                Paging::Reading(mut parts, lp) => match parts.next().await {
+                    Some(Ok(ListPart::Item(o))) => return Some((Ok(o), Paging::Reading(parts, lp))),
+                    // An object that did not decode; the list goes on (a broken body ends it).
+                    Some(Err(e)) => return Some((Err(e), Paging::Reading(parts, lp))),
+                    Some(Ok(ListPart::End(meta))) => match meta.continue_.filter(|t| !t.is_empty()) {
+                        Some(token) => {
+                            // A continue token fixes the snapshot; the resourceVersion must go.
+                            let mut lp = lp.continue_token(&token);
+                            lp.resource_version = None;
+                            lp.version_match = None;
+                            Paging::Request(lp)
+                        }
+                        None => Paging::Done,
+                    },
+                    None => Paging::Done,
+                },
+            }
+        }
     }
 
     /// Watch changes after `resource_version` ("0" or "" to start from any recent state). The
@@ -85,7 +132,9 @@ where
         wp: &WatchParams,
         resource_version: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
-        self.client.request_events::<K>(self.request.watch(wp, resource_version)?).await
+        self.client
+            .request_events::<K>(self.request.watch(wp, resource_version)?, DecodeOptions::default())
+            .await
     }
 
     /// Creates an object; returns it as stored.

@@ -44,7 +44,8 @@ where
         resource_version: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<PartialObjectMetadata<K>>, Error>> + Send + use<K>, Error>
     {
-        self.client.request_events(self.request.watch_metadata(wp, resource_version)?).await
+        let req = self.request.watch_metadata(wp, resource_version)?;
+        self.client.request_events(req, crate::client::decode::DecodeOptions::default()).await
     }
 
     /// Patches an object and returns its metadata only.

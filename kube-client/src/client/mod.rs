@@ -4,8 +4,10 @@
 
 mod builder;
 pub mod connector;
+pub mod decode;
 pub mod headers;
 pub mod lines;
+pub mod list;
 pub mod rate_limit;
 pub mod retry;
 pub mod tls;
@@ -23,6 +25,10 @@ use serde::de::DeserializeOwned;
 use tower::{ServiceExt, util::BoxCloneSyncService};
 use tracing::Instrument;
 
+use self::{
+    decode::{DecodeOptions, decode},
+    list::ListPart,
+};
 use crate::{
     Error,
     error::{BoxError, uri_path},
@@ -160,11 +166,38 @@ impl Client {
         &self,
         req: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        self.request_with(req, DecodeOptions::default())
+    }
+
+    /// Sends a request and decodes the JSON response as `options` say (e.g. without
+    /// managedFields).
+    pub fn request_with<T: DeserializeOwned>(
+        &self,
+        req: Request<Vec<u8>>,
+        options: DecodeOptions,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
         let this = self.clone();
         async move {
             let path = uri_path(req.uri());
             let bytes = this.request_bytes(req).await?;
-            decode_json(&bytes, &path)
+            decode(&bytes, &path, options)
+        }
+    }
+
+    /// Sends a LIST request and decodes the response item by item as it arrives (see
+    /// [`list::list_items`]): memory stays at one item, whatever the size of the list.
+    pub fn request_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        req: Request<Vec<u8>>,
+        options: DecodeOptions,
+    ) -> impl Future<Output = Result<impl Stream<Item = Result<ListPart<T>, Error>> + Send + use<T>, Error>>
+    + Send
+    + 'static {
+        let this = self.clone();
+        async move {
+            let path = uri_path(req.uri());
+            let resp = this.send_checked(req).await?;
+            Ok(list::list_items(body_stream(resp.into_body(), path.clone()), path, options))
         }
     }
 
@@ -198,11 +231,12 @@ impl Client {
             struct Kind {
                 kind: Option<String>,
             }
-            let kind: Kind = decode_json(&bytes, &path)?;
+            let options = DecodeOptions::default();
+            let kind: Kind = decode(&bytes, &path, options)?;
             if kind.kind.as_deref() == Some("Status") {
-                return decode_json(&bytes, &path).map(either::Either::Right);
+                return decode(&bytes, &path, options).map(either::Either::Right);
             }
-            decode_json(&bytes, &path).map(either::Either::Left)
+            decode(&bytes, &path, options).map(either::Either::Left)
         }
     }
 
@@ -232,27 +266,13 @@ impl Client {
         }))
     }
 
-    /// Sends a request and streams the body's lines as raw bytes (without line endings), for
-    /// callers that decode them themselves (see [`watch::decode_event`]).
-    pub fn request_raw_lines(
-        &self,
-        req: Request<Vec<u8>>,
-    ) -> impl Future<Output = Result<impl Stream<Item = Result<Bytes, Error>> + Send + use<>, Error>>
-    + Send
-    + 'static {
-        let this = self.clone();
-        async move {
-            let path = uri_path(req.uri());
-            let resp = this.send_checked(uncompressed(req)).await?;
-            Ok(lines::Lines::new(body_stream(resp.into_body(), path.clone()), path))
-        }
-    }
-
-    /// Sends a watch request and streams its events. The stream ends when the server closes the
-    /// watch (for example at its timeout); an `ERROR` event arrives as [`WatchEvent::Error`].
+    /// Sends a watch request and streams its events, decoded as `options` say. The stream ends
+    /// when the server closes the watch (for example at its timeout); an `ERROR` event arrives as
+    /// [`WatchEvent::Error`].
     pub fn request_events<K: DeserializeOwned + Send + 'static>(
         &self,
         req: Request<Vec<u8>>,
+        options: DecodeOptions,
     ) -> impl Future<Output = Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error>>
     + Send
     + 'static {
@@ -260,7 +280,7 @@ impl Client {
         async move {
             let path = uri_path(req.uri());
             let resp = this.send_checked(uncompressed(req)).await?;
-            Ok(watch::events(body_stream(resp.into_body(), path.clone()), path))
+            Ok(watch::events(body_stream(resp.into_body(), path.clone()), path, options))
         }
     }
 }
@@ -293,12 +313,6 @@ fn body_stream(body: Body, path: String) -> impl Stream<Item = Result<Bytes, Err
 
 async fn collect(body: Body, path: String) -> Result<Bytes, Error> {
     body.collect().await.map(|c| c.to_bytes()).map_err(|e| Error::Transport { uri: path, source: e })
-}
-
-fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T, Error> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })?;
-    serde_json::from_str(text).map_err(|e| Error::Decode { uri: path.to_string(), source: e.into() })
 }
 
 /// The `Status` of a failed response: the server's own when the body is one, otherwise made

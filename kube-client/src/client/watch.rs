@@ -1,38 +1,32 @@
 //! Decoding a watch response: newline-delimited `{"type", "object"}` events.
 
-use std::marker::PhantomData;
-
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use kube_core::WatchEvent;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, client::lines::Lines};
-
-/// Decodes one line of a watch stream.
-pub fn decode_event<K: DeserializeOwned>(line: &[u8], uri: &str) -> Result<WatchEvent<K>, Error> {
-    // from_str on validated UTF-8 is measurably faster than from_slice.
-    let text = std::str::from_utf8(line).map_err(|e| decode_error(uri, e.into(), line))?;
-    serde_json::from_str(text).map_err(|e| decode_error(uri, e.into(), line))
-}
-
-fn decode_error(uri: &str, source: crate::error::BoxError, line: &[u8]) -> Error {
-    // No excerpt of the line: it may hold a Secret's data.
-    let source = format!("{source} (in an event line of {} bytes)", line.len()).into();
-    Error::Decode { uri: uri.to_string(), source }
-}
+use crate::{
+    Error,
+    client::{
+        decode::{DecodeOptions, decode},
+        lines::Lines,
+    },
+};
 
 /// The events of a watch response body, in order. A line that does not decode yields an error
 /// and the stream goes on with the next line; an `ERROR` event is yielded as
 /// [`WatchEvent::Error`] with the server's `Status`. The stream ends when the server closes it.
-pub fn events<K, S>(body: S, uri: String) -> impl Stream<Item = Result<WatchEvent<K>, Error>> + Send
+pub fn events<K, S>(
+    body: S,
+    uri: String,
+    options: DecodeOptions,
+) -> impl Stream<Item = Result<WatchEvent<K>, Error>> + Send
 where
     K: DeserializeOwned + Send,
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
-    let _k: PhantomData<K> = PhantomData;
-    let uri2 = uri.clone();
-    Lines::new(body, uri).map(move |line| line.and_then(|l| decode_event::<K>(&l, &uri2)))
+    let path = uri.clone();
+    Lines::new(body, uri).map(move |line| line.and_then(|l| decode(&l, &path, options)))
 }
 
 #[cfg(test)]
@@ -56,7 +50,8 @@ mod tests {
     );
 
     fn decode(chunks: Vec<Bytes>) -> Vec<Result<WatchEvent<ConfigMap>, Error>> {
-        block_on(events(stream::iter(chunks.into_iter().map(Ok)), "/api/v1/configmaps".into()).collect())
+        let body = stream::iter(chunks.into_iter().map(Ok));
+        block_on(events(body, "/api/v1/configmaps".into(), DecodeOptions::default()).collect())
     }
 
     fn types(evs: &[Result<WatchEvent<ConfigMap>, Error>]) -> Vec<&'static str> {

@@ -343,6 +343,11 @@ impl<K: Cacheable> Writer<K> {
                 let entry = self.entry(obj, keys);
                 self.buffer.get_or_insert_with(AHashMap::new).insert(ObjectRef::from_obj(obj), entry);
             }
+            Event::InitDelete(obj) => {
+                if let Some(buffer) = self.buffer.as_mut() {
+                    buffer.remove(&ObjectRef::from_obj(obj));
+                }
+            }
             Event::InitDone => {
                 let fresh = self.buffer.take().unwrap_or_default();
                 self.replace_all(fresh);

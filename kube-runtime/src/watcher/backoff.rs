@@ -8,7 +8,8 @@ use tokio::time::Instant;
 ///
 /// The defaults follow client-go's reflector: 800 ms doubling up to 30 s, each delay stretched by
 /// up to 100% at random (so many watchers don't retry in step), and back to 800 ms once the
-/// watcher has been healthy for 2 minutes.
+/// watcher has been healthy for 2 minutes. While the server is unreachable the watcher probes
+/// every second instead (see [`Backoff::probe`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backoff {
     /// The first delay.
@@ -21,6 +22,11 @@ pub struct Backoff {
     pub jitter: f64,
     /// After this long without failures the delay starts over from `initial`.
     pub reset_after: Duration,
+    /// While the server cannot be reached at all (connection refused, host or network
+    /// unreachable), the watcher tries again this often (plus jitter) instead: such attempts cost
+    /// a down server nothing, and the watcher is back within about this long of the server's
+    /// return. Errors the server itself returns always get the exponential delay.
+    pub probe: Duration,
 }
 
 impl Default for Backoff {
@@ -31,6 +37,7 @@ impl Default for Backoff {
             factor: 2.0,
             jitter: 1.0,
             reset_after: Duration::from_secs(120),
+            probe: Duration::from_secs(1),
         }
     }
 }
@@ -62,6 +69,14 @@ impl BackoffState {
         let jitter = if self.policy.jitter > 0.0 { rand::random::<f64>() * self.policy.jitter } else { 0.0 };
         // Unusable settings (a cap of Duration::MAX, a non-finite factor) end at the cap.
         Duration::try_from_secs_f64(base * (1.0 + jitter)).unwrap_or(self.policy.max)
+    }
+
+    /// The delay before the next attempt when the server could not be reached at all: the probe
+    /// interval with jitter, leaving the exponential delay where it was.
+    pub(crate) fn probe_delay(&self) -> Duration {
+        let jitter = if self.policy.jitter > 0.0 { rand::random::<f64>() * self.policy.jitter } else { 0.0 };
+        Duration::try_from_secs_f64(self.policy.probe.as_secs_f64() * (1.0 + jitter))
+            .unwrap_or(self.policy.probe)
     }
 
     /// Called when things work: a long enough healthy period resets the delay.

@@ -1,9 +1,13 @@
-//! Where a watcher gets its lists and watches: whole objects or metadata only.
+//! Where a watcher gets its lists and watches: whole objects or metadata only, decoded by the
+//! client's one decoder as the watcher's [`Config`](super::Config) says.
 
-use futures::{StreamExt, TryFutureExt, future::BoxFuture, stream::BoxStream};
-use kube_client::{Api, Client, Error};
+use futures::{StreamExt, future::BoxFuture, stream::BoxStream};
+use kube_client::{
+    Api, Client, Error,
+    client::{decode::DecodeOptions, list::ListPart},
+};
 use kube_core::{
-    ObjectList, PartialObjectMetadata, Resource, WatchEvent,
+    PartialObjectMetadata, Resource, WatchEvent,
     params::{ListParams, WatchParams},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -11,19 +15,27 @@ use serde::{Serialize, de::DeserializeOwned};
 /// A stream of watch events.
 pub type EventStream<K> = BoxStream<'static, Result<WatchEvent<K>, Error>>;
 
+/// A list response, item by item, ending with the list's metadata.
+pub type ListStream<K> = BoxStream<'static, Result<ListPart<K>, Error>>;
+
 /// Lists and watches of one kind of value.
 pub trait Source: Clone + Send + Sync + 'static {
     /// What the watcher yields.
     type Value: Resource + Clone + Send + Sync + 'static;
 
-    /// One page of values.
-    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<Self::Value>, Error>>;
+    /// One page of values, decoded item by item as it arrives.
+    fn list(
+        &self,
+        lp: &ListParams,
+        options: DecodeOptions,
+    ) -> BoxFuture<'static, Result<ListStream<Self::Value>, Error>>;
 
     /// A watch from `resource_version`.
     fn watch(
         &self,
         wp: &WatchParams,
         resource_version: &str,
+        options: DecodeOptions,
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>>;
 }
 
@@ -32,9 +44,6 @@ pub trait Source: Clone + Send + Sync + 'static {
 pub struct Objects<K: Resource> {
     /// The objects' API.
     pub api: Api<K>,
-    /// Cut `metadata.managedFields` from the bytes before decoding (cheaper than decoding and
-    /// dropping them).
-    pub strip_managed_fields: bool,
 }
 
 /// Metadata only ([`PartialObjectMetadata`]).
@@ -42,54 +51,28 @@ pub struct Objects<K: Resource> {
 pub struct Metadata<K: Resource> {
     /// The objects' API.
     pub api: Api<K>,
-    /// Cut `metadata.managedFields` from the bytes before decoding.
-    pub strip_managed_fields: bool,
-}
-
-fn decode_trimmed<T: DeserializeOwned>(bytes: &[u8], uri: &str) -> Result<T, Error> {
-    let trimmed = kube_core::trim::strip_managed_fields(bytes);
-    let bytes = trimmed.as_deref().unwrap_or(bytes);
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| Error::Decode { uri: uri.to_string(), source: e.into() })?;
-    serde_json::from_str(text).map_err(|e| Error::Decode { uri: uri.to_string(), source: e.into() })
 }
 
 fn list_via<T>(
     client: Client,
     req: Result<http::Request<Vec<u8>>, kube_core::Error>,
-    strip: bool,
-) -> BoxFuture<'static, Result<ObjectList<T>, Error>>
+    options: DecodeOptions,
+) -> BoxFuture<'static, Result<ListStream<T>, Error>>
 where
     T: DeserializeOwned + Send + 'static,
 {
-    Box::pin(async move {
-        let req = req?;
-        if !strip {
-            return client.request(req).await;
-        }
-        let uri = req.uri().path().to_string();
-        let bytes = client.request_bytes(req).await?;
-        decode_trimmed(&bytes, &uri)
-    })
+    Box::pin(async move { Ok(client.request_list::<T>(req?, options).await?.boxed()) })
 }
 
 fn watch_via<T>(
     client: Client,
     req: Result<http::Request<Vec<u8>>, kube_core::Error>,
-    strip: bool,
+    options: DecodeOptions,
 ) -> BoxFuture<'static, Result<EventStream<T>, Error>>
 where
     T: DeserializeOwned + Send + 'static,
 {
-    Box::pin(async move {
-        let req = req?;
-        if !strip {
-            return client.request_events::<T>(req).map_ok(|s| s.boxed()).await;
-        }
-        let uri = req.uri().path().to_string();
-        let lines = client.request_raw_lines(req).await?;
-        Ok(lines.map(move |line| line.and_then(|l| decode_trimmed::<WatchEvent<T>>(&l, &uri))).boxed())
-    })
+    Box::pin(async move { Ok(client.request_events::<T>(req?, options).await?.boxed()) })
 }
 
 impl<K> Source for Objects<K>
@@ -98,16 +81,21 @@ where
 {
     type Value = K;
 
-    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<K>, Error>> {
-        list_via(self.api.client().clone(), self.api.request_builder().list(lp), self.strip_managed_fields)
+    fn list(
+        &self,
+        lp: &ListParams,
+        options: DecodeOptions,
+    ) -> BoxFuture<'static, Result<ListStream<K>, Error>> {
+        list_via(self.api.client().clone(), self.api.request_builder().list(lp), options)
     }
 
-    fn watch(&self, wp: &WatchParams, rv: &str) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
-        watch_via(
-            self.api.client().clone(),
-            self.api.request_builder().watch(wp, rv),
-            self.strip_managed_fields,
-        )
+    fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+        options: DecodeOptions,
+    ) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
+        watch_via(self.api.client().clone(), self.api.request_builder().watch(wp, rv), options)
     }
 }
 
@@ -117,20 +105,20 @@ where
 {
     type Value = PartialObjectMetadata<K>;
 
-    fn list(&self, lp: &ListParams) -> BoxFuture<'static, Result<ObjectList<Self::Value>, Error>> {
-        list_via(
-            self.api.client().clone(),
-            self.api.request_builder().list_metadata(lp),
-            self.strip_managed_fields,
-        )
+    fn list(
+        &self,
+        lp: &ListParams,
+        options: DecodeOptions,
+    ) -> BoxFuture<'static, Result<ListStream<Self::Value>, Error>> {
+        list_via(self.api.client().clone(), self.api.request_builder().list_metadata(lp), options)
     }
 
     fn watch(
         &self,
         wp: &WatchParams,
         rv: &str,
+        options: DecodeOptions,
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>> {
-        let req = self.api.request_builder().watch_metadata(wp, rv);
-        watch_via(self.api.client().clone(), req, self.strip_managed_fields)
+        watch_via(self.api.client().clone(), self.api.request_builder().watch_metadata(wp, rv), options)
     }
 }
