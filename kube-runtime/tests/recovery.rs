@@ -19,13 +19,16 @@ use tokio::sync::mpsc;
 
 fn client_of(env: &TestEnv) -> Client {
     let path = env.admin().kubeconfig().path().to_path_buf();
-    let config =
-        kube_client::Config::from_custom_kubeconfig(KubeconfigSource::Path(path), &KubeConfigOptions::default());
+    let config = kube_client::Config::from_custom_kubeconfig(
+        KubeconfigSource::Path(path),
+        &KubeConfigOptions::default(),
+    );
     Client::try_from(config.unwrap()).unwrap()
 }
 
 fn configmap(name: &str) -> ConfigMap {
-    serde_json::from_value(serde_json::json!({"metadata": {"name": name, "labels": {"app": "recovery"}}})).unwrap()
+    serde_json::from_value(serde_json::json!({"metadata": {"name": name, "labels": {"app": "recovery"}}}))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +72,9 @@ async fn the_watcher_is_back_within_seconds_of_the_apiservers_return_after_a_lon
     let seen = loop {
         let event = tokio::time::timeout(Duration::from_secs(30), events.recv()).await;
         match event.expect("the watcher recovered within 30 s").unwrap() {
-            Ok(Event::Apply(cm) | Event::InitApply(cm)) if cm.metadata.name.as_deref() == Some("after-the-outage") => {
+            Ok(Event::Apply(cm) | Event::InitApply(cm))
+                if cm.metadata.name.as_deref() == Some("after-the-outage") =>
+            {
                 break back.elapsed();
             }
             _ => {}

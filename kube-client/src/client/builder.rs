@@ -25,7 +25,7 @@ use super::{
 use crate::{
     Config, Error,
     auth::{Auth, layer::AuthLayer},
-    error::BoxError,
+    error::{BoxError, SettingError, TlsError},
 };
 
 type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
@@ -147,12 +147,12 @@ impl ClientBuilder {
             (None, None) => tls::client_config(&config.root_certs, config.accept_invalid_certs, None)?,
         };
         let proxy = ProxyConnector::new(config.proxy_url.as_ref(), config.connect_timeout)
-            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            .map_err(SettingError::Proxy)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
         let https = match &config.tls_server_name {
             Some(name) => {
                 let name = rustls::pki_types::ServerName::try_from(name.clone())
-                    .map_err(|e| Error::Tls(format!("invalid tls-server-name {name:?}: {e}")))?;
+                    .map_err(|source| TlsError::ServerName { name: name.clone(), source })?;
                 https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
             }
             None => https,
@@ -188,11 +188,7 @@ impl ClientBuilder {
             .no_zstd();
 
         let mut fixed = HeaderMap::new();
-        fixed.insert(
-            USER_AGENT,
-            HeaderValue::try_from(&self.user_agent)
-                .map_err(|e| Error::InvalidConfig(format!("invalid user agent: {e}")))?,
-        );
+        fixed.insert(USER_AGENT, HeaderValue::try_from(&self.user_agent).map_err(SettingError::UserAgent)?);
         fixed.extend(headers::impersonation_headers(&config.impersonation)?);
 
         let core = ServiceBuilder::new()

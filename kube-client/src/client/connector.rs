@@ -24,8 +24,6 @@ use crate::error::BoxError;
 /// Where connections go.
 #[derive(Clone)]
 pub enum ProxyConnector {
-    /// Straight to the server.
-    Direct(HttpConnector),
     /// Through the proxy named in the kubeconfig, for every destination.
     Fixed(Tunnel<HttpConnector>),
     /// Through the proxy the environment names for a destination, or straight when `NO_PROXY`
@@ -41,7 +39,6 @@ pub enum ProxyConnector {
 impl std::fmt::Debug for ProxyConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Direct(_) => "ProxyConnector::Direct",
             Self::Fixed(_) => "ProxyConnector::Fixed",
             Self::FromEnv { .. } => "ProxyConnector::FromEnv",
         })
@@ -85,15 +82,6 @@ impl ProxyConnector {
         let matcher = Matcher::from_env();
         Ok(Self::FromEnv { matcher: std::sync::Arc::new(matcher), http })
     }
-
-    /// Straight connections only, ignoring the environment.
-    pub fn direct(connect_timeout: Option<Duration>) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(connect_timeout);
-        Self::Direct(http)
-    }
 }
 
 /// The `Proxy-Authorization` value for the `user:password@` part of a proxy URL (percent-decoded,
@@ -119,17 +107,13 @@ impl Service<Uri> for ProxyConnector {
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         match self {
-            Self::Direct(http) | Self::FromEnv { http, .. } => http.poll_ready(cx).map_err(Into::into),
+            Self::FromEnv { http, .. } => http.poll_ready(cx).map_err(Into::into),
             Self::Fixed(tunnel) => tunnel.poll_ready(cx).map_err(Into::into),
         }
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         match self {
-            Self::Direct(http) => {
-                let fut = http.call(dst);
-                Box::pin(async move { fut.await.map_err(Into::into) })
-            }
             Self::Fixed(tunnel) => {
                 let fut = tunnel.call(dst);
                 Box::pin(async move { fut.await.map_err(Into::into) })

@@ -20,7 +20,7 @@ use rustls::{
     sign::CertifiedKey,
 };
 
-use crate::{Error, config::Identity};
+use crate::{config::Identity, error::TlsError};
 
 /// The crypto provider every TLS connection of this client uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -33,12 +33,12 @@ pub fn client_config(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-) -> Result<ClientConfig, Error> {
+) -> Result<ClientConfig, TlsError> {
     let builder = verifying_builder(root_certs, accept_invalid_certs)?;
     let config = match identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| Error::Tls(format!("invalid client certificate or key: {e}")))?,
+        Some((chain, key)) => {
+            builder.with_client_auth_cert(chain, key).map_err(TlsError::ClientCertificate)?
+        }
         None => builder.with_no_client_auth(),
     };
     // ALPN (h2, then http/1.1) is set by the connector.
@@ -54,7 +54,7 @@ pub fn client_config_with_cert_resolver(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
     resolver: Arc<dyn ResolvesClientCert>,
-) -> Result<ClientConfig, Error> {
+) -> Result<ClientConfig, TlsError> {
     let mut config = verifying_builder(root_certs, accept_invalid_certs)?.with_client_cert_resolver(resolver);
     config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
@@ -63,10 +63,10 @@ pub fn client_config_with_cert_resolver(
 fn verifying_builder(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
-) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, Error> {
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, TlsError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(format!("failed to select tls versions: {e}")))?;
+        .map_err(TlsError::ProtocolVersions)?;
     let builder = if accept_invalid_certs {
         static WARN: Once = Once::new();
         WARN.call_once(|| {
@@ -80,7 +80,7 @@ fn verifying_builder(
 }
 
 /// The given CA certificates, or the system's roots when none are given.
-pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, Error> {
+pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
     if root_certs.is_empty() {
         let native = rustls_native_certs::load_native_certs();
@@ -92,9 +92,7 @@ pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootC
         return Ok(store);
     }
     for (i, cert) in root_certs.iter().enumerate() {
-        store
-            .add(cert.clone())
-            .map_err(|e| Error::Tls(format!("invalid certificate authority (certificate {}): {e}", i + 1)))?;
+        store.add(cert.clone()).map_err(|source| TlsError::CertificateAuthority { number: i + 1, source })?;
     }
     Ok(store)
 }
@@ -147,17 +145,6 @@ impl ServerCertVerifier for NoVerification {
 /// current certificate to each new TLS handshake without blocking. Each change bumps the
 /// [generation](RotatingClientCert::generation), which the client uses to stop reusing
 /// connections made with an older certificate.
-///
-/// ```
-/// use std::sync::Arc;
-/// use kube_client::client::tls::{RotatingClientCert, client_config_with_cert_resolver};
-///
-/// let cert = Arc::new(RotatingClientCert::new());
-/// assert_eq!(cert.generation(), 0);
-/// assert!(cert.current().is_none());
-/// let tls = client_config_with_cert_resolver(&[], true, cert.clone())?;
-/// # Ok::<(), kube_client::Error>(())
-/// ```
 #[derive(Default)]
 pub struct RotatingClientCert {
     current: RwLock<Option<Current>>,

@@ -356,9 +356,10 @@ impl<S: Source> Machine<S> {
             Ok(WatchEvent::Error(status)) if status.is_gone() => {
                 self.fail(Error::Gone(Box::new(status)), State::Empty { quorum: true })
             }
-            Ok(WatchEvent::Error(status)) => {
-                self.fail(Error::WatchError(Box::new(status)), State::Watching { resource_version, stream: None })
-            }
+            Ok(WatchEvent::Error(status)) => self.fail(
+                Error::WatchError(Box::new(status)),
+                State::Watching { resource_version, stream: None },
+            ),
             // An event that does not decode was lost: only a relist makes the state right again.
             Err(e @ kube_client::Error::Decode { .. }) => {
                 self.fail(Error::WatchFailed(e), State::Empty { quorum: true })

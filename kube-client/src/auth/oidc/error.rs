@@ -38,7 +38,10 @@ pub enum OidcError {
     IssuerCa(#[source] PemError),
     /// TLS to the issuer could not be set up.
     #[error("failed to set up tls for the issuer: {0}")]
-    Tls(String),
+    Tls(#[source] crate::error::TlsError),
+    /// The connection to the issuer cannot go through the proxy the environment names.
+    #[error("{0}")]
+    Proxy(#[source] crate::client::ProxyError),
     /// The issuer could not be reached or the connection broke.
     #[error("request to {url} failed: {reason}")]
     Request {

@@ -53,8 +53,8 @@ impl Issuer {
             Some(pem) => certificates_from_pem(pem).map_err(OidcError::IssuerCa)?,
             None => Vec::new(),
         };
-        let tls = tls::client_config(&roots, false, None).map_err(|e| OidcError::Tls(e.to_string()))?;
-        let proxy = ProxyConnector::new(None, Some(timeout)).map_err(|e| OidcError::Tls(e.to_string()))?;
+        let tls = tls::client_config(&roots, false, None).map_err(OidcError::Tls)?;
+        let proxy = ProxyConnector::new(None, Some(timeout)).map_err(OidcError::Proxy)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only()
