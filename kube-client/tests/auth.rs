@@ -2,8 +2,8 @@
 //! a plugin returning only a certificate, and a certificate rotated when it expires, through
 //! one `Client` (and one HTTP/2 connection pool).
 //!
-//! OIDC is tested against a local issuer in the unit tests of `config::oidc` and
-//! `client::auth` (an apiserver with OIDC flags is not started here).
+//! OIDC is tested against a local issuer in the unit tests of `auth::oidc` and
+//! `auth::layer` (an apiserver with OIDC flags is not started here).
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,8 +1,12 @@
-//! TLS for the client: rustls with the `ring` provider.
+//! TLS for the client: rustls with the crypto provider the crate's features choose.
 //!
-//! Why `ring`: it builds in about 14 s here against 42 s for `aws-lc-rs`, needs no C toolchain
-//! beyond a compiler nor cmake, and covers everything a cluster uses (TLS 1.2 and 1.3 with RSA and
-//! ECDSA certificates). A FIPS requirement would be the reason to pick `aws-lc-rs` instead.
+//! - `ring` (the default): builds in about 14 s here against 42 s for `aws-lc-rs`, needs no C
+//!   toolchain beyond a compiler nor cmake, and covers everything a cluster uses (TLS 1.2 and 1.3
+//!   with RSA and ECDSA certificates).
+//! - `aws-lc-rs`: for FIPS requirements. When both features are on, it is the one used.
+//!
+//! Every TLS connection of the client (to the API server and to an OIDC issuer) uses
+//! [`provider`]; rustls's process-wide default provider is neither read nor set.
 
 use std::sync::{
     Arc, Once, PoisonError, RwLock,
@@ -22,9 +26,24 @@ use rustls::{
 
 use crate::{config::Identity, error::TlsError};
 
-/// The crypto provider every TLS connection of this client uses.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!(
+    "kube-client needs a TLS crypto provider: enable its `ring` feature (the default) or `aws-lc-rs`"
+);
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+fn default_provider() -> CryptoProvider {
+    // never built: the compile_error above stops the build; this keeps it the only error
+    unreachable!()
+}
+#[cfg(feature = "aws-lc-rs")]
+use rustls::crypto::aws_lc_rs::default_provider;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use rustls::crypto::ring::default_provider;
+
+/// The crypto provider every TLS connection of this client uses: aws-lc-rs when the `aws-lc-rs`
+/// feature is on, else ring.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(default_provider())
 }
 
 /// Builds the rustls configuration: the cluster's CA (or the system's roots when none is given),
@@ -165,7 +184,7 @@ impl RotatingClientCert {
     /// Serves `identity` from now on (`None`: no client certificate). Returns whether it differs
     /// from the one served so far; the generation grows by one when it does.
     ///
-    /// Fails when the key cannot be used by the `ring` provider or does not match the
+    /// Fails when the key cannot be used by the crypto [`provider`] or does not match the
     /// certificate; the current certificate is kept then.
     pub fn update(&self, identity: Option<&Identity>) -> Result<bool, rustls::Error> {
         let same = |current: &Option<Current>| current.as_ref().map(|c| &c.identity) == identity;
@@ -236,6 +255,14 @@ mod tests {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap().self_signed(&key).unwrap();
         (Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap(), cert.pem())
+    }
+
+    #[test]
+    fn the_features_choose_the_provider() {
+        // the provider's random number source names its library
+        let debug = format!("{:?}", provider());
+        let expected = if cfg!(feature = "aws-lc-rs") { "AwsLcRs" } else { "Ring" };
+        assert!(debug.contains(expected), "{debug}");
     }
 
     #[test]
