@@ -144,18 +144,12 @@ mod tests {
     fn debug_redacts_every_secret() {
         let basic = Auth::Basic { username: "bob".into(), password: "hunter2".into() };
         let token = Auth::Token("tok-secret".into());
-        let oidc = Auth::Oidc(Arc::new(OidcAuth::new(OidcConfig {
-            issuer_url: Some("https://issuer".into()),
-            client_secret: Some("client-secret".into()),
-            id_token: Some("id-secret".into()),
-            refresh_token: Some("refresh-secret".into()),
-            ..OidcConfig::default()
-        })));
-        let debug = format!("{basic:?} {token:?} {oidc:?}");
-        for secret in ["hunter2", "tok-secret", "client-secret", "id-secret", "refresh-secret"] {
+        // Auth::Oidc shows OidcAuth's own Debug, tested in the oidc module
+        let debug = format!("{basic:?} {token:?}");
+        for secret in ["hunter2", "tok-secret"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
-        assert!(debug.contains("bob") && debug.contains("https://issuer"));
+        assert!(debug.contains("bob"), "{debug}");
     }
 
     #[test]

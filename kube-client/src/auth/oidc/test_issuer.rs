@@ -69,25 +69,7 @@ pub(crate) struct TestIssuer {
 
 impl TestIssuer {
     pub(crate) fn start(handler: impl Fn(&TokenRequest) -> (u16, String) + Send + Sync + 'static) -> Self {
-        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().unwrap();
-        let cert =
-            CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(crate::client::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
-        let server = Arc::new(server);
+        let kube_test::LoopbackTls { ca_pem, server_config: server } = kube_test::LoopbackTls::new().unwrap();
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("https://{}", listener.local_addr().unwrap());
@@ -107,7 +89,7 @@ impl TestIssuer {
                 });
             }
         });
-        TestIssuer { url, ca_pem: ca_cert.pem(), seen }
+        TestIssuer { url, ca_pem, seen }
     }
 
     pub(crate) fn token_requests(&self) -> Vec<TokenRequest> {
