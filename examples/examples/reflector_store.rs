@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
 
     store.wait_until_ready().await?;
     println!("{} ConfigMaps cached", store.len());
-    for ns in store.index_keys(reflector::BY_NAMESPACE) {
+    for ns in store.index_keys(reflector::BY_NAMESPACE)? {
         println!("  {ns}: {}", store.by_namespace(&ns).len());
     }
 

@@ -192,7 +192,7 @@ mod tests {
 
     use super::*;
 
-    fn strip(v: &Value) -> Value {
+    fn cut(v: &Value) -> Value {
         let text = serde_json::to_vec(v).unwrap();
         match drop_managed_fields(&text) {
             Some(out) => serde_json::from_slice(&out).unwrap(),
@@ -234,7 +234,7 @@ mod tests {
         for case in cases {
             let want = drop_by_hand(case.clone());
             assert_ne!(want, case);
-            assert_eq!(strip(&case), want, "{case}");
+            assert_eq!(cut(&case), want, "{case}");
         }
     }
 
@@ -244,7 +244,7 @@ mod tests {
         let v = json!({"spec": {"managedFields": [1]}, "data": {"x": "\"managedFields\": []"}, "metadata": {"name": "n"}});
         assert!(drop_managed_fields(&serde_json::to_vec(&v).unwrap()).is_none());
         let v = json!({"spec": {"metadata": {"managedFields": [1]}}});
-        assert_eq!(strip(&v), json!({"spec": {"metadata": {}}}), "any object named metadata counts");
+        assert_eq!(cut(&v), json!({"spec": {"metadata": {}}}), "any object named metadata counts");
     }
 
     #[test]

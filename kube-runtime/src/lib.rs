@@ -23,7 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod controller;
 pub mod reflector;
+pub mod scheduler;
 pub mod watcher;
 
 pub use reflector::{Store, reflector};

@@ -16,8 +16,9 @@ use tower::{ServiceBuilder, util::BoxCloneSyncService};
 
 use super::{
     Client, HttpService,
-    connector::ProxyConnector,
+    connector::{HttpsConnector, ProxyConnector},
     headers::{self, HeadersLayer},
+    progress::{ProgressBody, ProgressLayer, ProgressTimeouts},
     rate_limit::{RateLimitLayer, RateLimiter},
     retry::{RetryLayer, RetryPolicy},
     tls::{self, RotatingClientCert},
@@ -28,7 +29,15 @@ use crate::{
     error::{BoxError, SettingError, TlsError},
 };
 
-type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
+type Connector = HttpsConnector;
+
+/// The default interval of HTTP/2 keepalive pings: a ping is sent after this long without any
+/// frame from the server (client-go's `ReadIdleTimeout`).
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// The default time an HTTP/2 keepalive ping may go unanswered before the connection, and every
+/// request and watch on it, fails (client-go's `PingTimeout`). A dead connection is noticed
+/// within interval + timeout: 45 s by default.
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
 type Hyper = HyperClient<Connector, Full<Bytes>>;
 
 /// The connection pool. With a rotating client certificate, a new pool is started whenever the
@@ -84,6 +93,7 @@ pub struct ClientBuilder {
     rate_limit: Option<(f64, u32)>,
     user_agent: String,
     pool_idle_timeout: Duration,
+    keepalive: Option<(Duration, Duration)>,
 }
 
 impl ClientBuilder {
@@ -95,7 +105,20 @@ impl ClientBuilder {
             rate_limit: None,
             user_agent: headers::USER_AGENT.to_string(),
             pool_idle_timeout: Duration::from_secs(90),
+            keepalive: Some((DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT)),
         }
+    }
+
+    /// Sets HTTP/2 keepalive: after `interval` without a frame from the server a ping is sent,
+    /// and when it is not answered within `timeout` the connection is closed, failing its
+    /// requests and watches. `None` turns pings off. Defaults:
+    /// [`DEFAULT_HTTP2_KEEPALIVE_INTERVAL`] and [`DEFAULT_HTTP2_KEEPALIVE_TIMEOUT`].
+    ///
+    /// Idle pooled connections are pinged too, so a dead one is dropped before it is reused.
+    #[must_use]
+    pub fn http2_keepalive(mut self, keepalive: Option<(Duration, Duration)>) -> Self {
+        self.keepalive = keepalive;
+        self
     }
 
     /// Sets when requests are retried.
@@ -148,22 +171,22 @@ impl ClientBuilder {
         };
         let proxy = ProxyConnector::new(config.proxy_url.as_ref(), config.connect_timeout)
             .map_err(SettingError::Proxy)?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
-        let https = match &config.tls_server_name {
-            Some(name) => {
-                let name = rustls::pki_types::ServerName::try_from(name.clone())
-                    .map_err(|source| TlsError::ServerName { name: name.clone(), source })?;
-                https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
-            }
-            None => https,
+        let server_name = match &config.tls_server_name {
+            Some(name) => Some(
+                rustls::pki_types::ServerName::try_from(name.clone())
+                    .map_err(|source| TlsError::ServerName { name: name.clone(), source })?,
+            ),
+            None => None,
         };
-        let https = https.enable_all_versions().wrap_connector(proxy);
+        let https = HttpsConnector::new(proxy, tls, server_name, config.tls_handshake_timeout);
         let mut hyper = HyperClient::builder(TokioExecutor::new());
-        hyper
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .http2_keep_alive_interval(Some(Duration::from_secs(30)))
-            .http2_keep_alive_while_idle(true)
-            .timer(hyper_util::rt::TokioTimer::new());
+        hyper.pool_idle_timeout(self.pool_idle_timeout).timer(hyper_util::rt::TokioTimer::new());
+        if let Some((interval, timeout)) = self.keepalive {
+            hyper
+                .http2_keep_alive_interval(Some(interval))
+                .http2_keep_alive_timeout(timeout)
+                .http2_keep_alive_while_idle(true);
+        }
         let pool = match &rotating {
             Some(cert) => Pool::PerCertificate(Arc::new(PerCertificate {
                 current: Mutex::new((cert.generation(), hyper.build(https.clone()))),
@@ -202,6 +225,10 @@ impl ClientBuilder {
                 resp.map(|b: Decompressed| b.map_err(BoxError::from).boxed_unsync())
             })
             .layer(decompress)
+            .layer(ProgressLayer::new(ProgressTimeouts {
+                body: config.progress_timeout,
+                watch: config.watch_progress_timeout,
+            }))
             .service(transport);
         let service: HttpService = match self.rate_limit {
             Some((qps, burst)) => BoxCloneSyncService::new(
@@ -218,7 +245,7 @@ impl ClientBuilder {
     }
 }
 
-type Decompressed = tower_http::decompression::DecompressionBody<hyper::body::Incoming>;
+type Decompressed = tower_http::decompression::DecompressionBody<ProgressBody<hyper::body::Incoming>>;
 
 impl TryFrom<Config> for Client {
     type Error = Error;

@@ -8,6 +8,7 @@ pub mod decode;
 mod headers;
 mod lines;
 pub mod list;
+pub mod progress;
 pub mod rate_limit;
 pub mod retry;
 pub(crate) mod tls;
@@ -15,7 +16,7 @@ mod watch;
 
 use std::{sync::Arc, time::Instant};
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT};
 use bytes::Bytes;
 pub use connector::ProxyError;
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -295,7 +296,8 @@ fn uncompressed(mut req: Request<Vec<u8>>) -> Request<Vec<u8>> {
 }
 
 fn classify(e: BoxError, path: String) -> Error {
-    if e.is::<tower::timeout::error::Elapsed>() {
+    if progress::is_timeout(&*e) {
+        tracing::debug!(error = %e, source = ?e.source(), "request timed out");
         return Error::Timeout { uri: path };
     }
     match e.downcast::<crate::auth::Error>() {
@@ -307,11 +309,11 @@ fn classify(e: BoxError, path: String) -> Error {
 fn body_stream(body: Body, path: String) -> impl Stream<Item = Result<Bytes, Error>> + Send {
     BodyStream::new(body)
         .try_filter_map(|frame| futures::future::ready(Ok(frame.into_data().ok())))
-        .map_err(move |e| Error::Transport { uri: path.clone(), source: e })
+        .map_err(move |e| classify(e, path.clone()))
 }
 
 async fn collect(body: Body, path: String) -> Result<Bytes, Error> {
-    body.collect().await.map(|c| c.to_bytes()).map_err(|e| Error::Transport { uri: path, source: e })
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| classify(e, path))
 }
 
 /// The `Status` of a failed response: the server's own when the body is one, otherwise made

@@ -1,5 +1,9 @@
 //! Retries of requests the server did not process: 429, 503 and 504 answers (honouring
 //! `Retry-After`) and connection failures, with capped, jittered exponential backoff.
+//!
+//! Timeouts are never retried: a connect, TLS handshake, response or progress timeout reaches
+//! the caller at once (a watcher has its own backoff; retrying a stalled path underneath it only
+//! hides the stall for several times the timeout).
 
 use std::{
     task::{Context, Poll},
@@ -78,8 +82,13 @@ impl RetryPolicy {
         })
     }
 
-    /// The delay before retrying after a transport error, or `None` when it must not be retried.
+    /// The delay before retrying after a transport error, or `None` when it must not be retried:
+    /// a connection failure (refused, reset before the request was sent) for every verb, other
+    /// failures for idempotent verbs, and never a timeout.
     fn delay_after_error(&self, method: &Method, error: &BoxError, attempt: u32) -> Option<Duration> {
+        if super::progress::is_timeout(&**error) {
+            return None;
+        }
         let not_sent = error
             .downcast_ref::<hyper_util::client::legacy::Error>()
             .is_some_and(hyper_util::client::legacy::Error::is_connect);
@@ -91,13 +100,17 @@ fn is_idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE)
 }
 
-/// A copy of a request (its extensions excepted), to send it again.
+/// A copy of a request, to send it again: its extensions are not copied, except the ones this
+/// client reads (a [`ProgressTimeout`](super::progress::ProgressTimeout)).
 pub(crate) fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
     let mut clone = Request::new(req.body().clone());
     *clone.method_mut() = req.method().clone();
     *clone.uri_mut() = req.uri().clone();
     *clone.version_mut() = req.version();
     *clone.headers_mut() = req.headers().clone();
+    if let Some(timeout) = req.extensions().get::<super::progress::ProgressTimeout>() {
+        clone.extensions_mut().insert(*timeout);
+    }
     clone
 }
 
@@ -272,6 +285,87 @@ mod tests {
             assert_eq!(svc.ready().await.unwrap().call(req(Method::GET)).await.unwrap().status(), code);
             assert_eq!(calls.load(Ordering::SeqCst), 1, "{code}");
         }
+    }
+
+    /// A hyper client whose every connection attempt fails with `error`, and the number of
+    /// attempts.
+    fn failing_transport(
+        error: fn() -> BoxError,
+    ) -> (
+        impl Service<Request<Bytes>, Response = Response<hyper::body::Incoming>, Error = BoxError, Future: Send>
+        + Clone
+        + Send,
+        Arc<AtomicU32>,
+    ) {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = attempts.clone();
+        let connector = tower::service_fn(move |_: http::Uri| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Err::<hyper_util::rt::TokioIo<tokio::net::TcpStream>, _>(error()) })
+        });
+        let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, http_body_util::Full<Bytes>>(connector);
+        let svc = tower::service_fn(move |req: Request<Bytes>| {
+            let fut = hyper.request(req.map(http_body_util::Full::new));
+            async move { fut.await.map_err(BoxError::from) }
+        });
+        (svc, attempts)
+    }
+
+    fn get(uri: &str) -> Request<Bytes> {
+        Request::get(uri).body(Bytes::new()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeouts_reach_the_caller_at_once_but_refused_connections_are_retried() {
+        let timeouts: [fn() -> BoxError; 3] = [
+            || std::io::Error::new(std::io::ErrorKind::TimedOut, "tcp connect timed out").into(),
+            || {
+                super::super::connector::TlsHandshakeTimeout {
+                    host: "h".into(),
+                    timeout: Duration::from_secs(10),
+                }
+                .into()
+            },
+            || tower::timeout::error::Elapsed::new().into(),
+        ];
+        for error in timeouts {
+            let (svc, attempts) = failing_transport(error);
+            let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+            let err = svc.ready().await.unwrap().call(get("http://127.0.0.1:1/api")).await.unwrap_err();
+            assert!(super::super::progress::is_timeout(&*err), "{err:?}");
+            assert_eq!(attempts.load(Ordering::SeqCst), 1, "{err:?}");
+        }
+        // a timeout answered by the service itself (no connection involved) is not retried either
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let svc = tower::service_fn(move |_: Request<Bytes>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err::<Response<()>, BoxError>(tower::timeout::error::Elapsed::new().into()) }
+        });
+        let mut svc = RetryLayer::new(RetryPolicy::default()).layer(svc);
+        svc.ready().await.unwrap().call(get("/api")).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let (svc, attempts) = failing_transport(|| {
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused").into()
+        });
+        let mut svc = RetryLayer::new(RetryPolicy { max_retries: 3, ..RetryPolicy::default() }).layer(svc);
+        let mut post = get("http://127.0.0.1:1/api");
+        *post.method_mut() = Method::POST;
+        svc.ready().await.unwrap().call(post).await.unwrap_err();
+        assert_eq!(attempts.load(Ordering::SeqCst), 4, "a refused connection is retried, for every verb");
+    }
+
+    #[test]
+    fn a_retried_request_keeps_its_progress_timeout() {
+        use super::super::progress::ProgressTimeout;
+        let mut req = get("/api");
+        req.extensions_mut().insert(ProgressTimeout(None));
+        req.extensions_mut().insert(7u32);
+        let clone = clone_request(&req);
+        assert_eq!(clone.extensions().get::<ProgressTimeout>(), Some(&ProgressTimeout(None)));
+        assert!(clone.extensions().get::<u32>().is_none());
     }
 
     #[test]

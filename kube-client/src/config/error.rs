@@ -79,6 +79,12 @@ pub enum ParseError {
         /// The column (1-based).
         column: usize,
     },
+    /// The document nests deeper than the limit.
+    #[error("nested deeper than {limit} levels")]
+    TooDeep {
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
 }
 
 /// Why bytes could not be read as PEM certificates or a PEM private key.
@@ -94,6 +100,14 @@ pub enum PemError {
     /// The data holds no private key section.
     #[error("no private key found")]
     NoPrivateKey,
+    /// A certificate or key is not valid DER (in PEM, or as raw bytes).
+    #[error("invalid {what}: {reason}")]
+    InvalidDer {
+        /// `certificate` or `private key`.
+        what: &'static str,
+        /// What the parser found wrong.
+        reason: String,
+    },
 }
 
 /// One configuration source that [`Config::infer`](super::Config::infer) tried, and why it failed.
@@ -139,6 +153,28 @@ pub enum Error {
         /// The parser's error.
         #[source]
         source: Box<ParseError>,
+    },
+
+    /// The thread a kubeconfig is parsed on could not be started.
+    #[error("failed to parse kubeconfig {origin}: cannot start the parser thread: {source}")]
+    ParseThread {
+        /// The file, or `<string>` when parsed from memory.
+        origin: String,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// One kubeconfig document names two clusters, users or contexts the same (kubectl refuses
+    /// such a file too).
+    #[error("failed to load kubeconfig {origin}: {kind} name {name:?} is defined more than once")]
+    DuplicateName {
+        /// The file, or `<string>` when parsed from memory.
+        origin: String,
+        /// Clusters, users or contexts.
+        kind: EntryKind,
+        /// The name defined twice.
+        name: String,
     },
 
     /// A kubeconfig could not be serialized.

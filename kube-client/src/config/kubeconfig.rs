@@ -9,8 +9,23 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::error::{Error, ParseError, Result};
+use super::error::{EntryKind, Error, ParseError, Result};
 use super::secret::{REDACTED, Redacted, redact_opt};
+
+/// The deepest nesting of YAML or JSON a kubeconfig may have.
+///
+/// kubectl (go-yaml) stops at 10,000 levels. Unknown fields are kept as [`serde_json::Value`]s,
+/// whose `Clone`, `Debug`, serialization and drop recurse once per level on the caller's stack:
+/// on a 2 MiB thread stack (tokio's and the test harness's default) a debug build overflows near
+/// 1,000 levels (`Debug` and YAML output first). 500 levels, eight times the YAML parser's default
+/// of 64 and far beyond any real kubeconfig, keeps every use of a parsed kubeconfig safe.
+pub const MAX_NESTING_DEPTH: usize = 500;
+
+/// The stack of the thread a kubeconfig is parsed on: the YAML deserializer needs several KiB
+/// per level in debug builds (more than 2 MiB for 256 levels), so parsing runs on its own thread
+/// with room for [`MAX_NESTING_DEPTH`] levels and a wide margin. Only the pages a parse touches
+/// are used.
+const PARSE_STACK_SIZE: usize = 64 * 1024 * 1024;
 
 /// Unknown fields, kept as JSON values.
 pub type OtherFields = BTreeMap<String, serde_json::Value>;
@@ -453,6 +468,34 @@ fn json_error(e: &serde_json::Error) -> ParseError {
     ParseError::JsonAt { category, line: e.line(), column: e.column() }
 }
 
+/// Whether JSON text nests arrays and objects deeper than `limit` (strings skipped).
+fn json_depth_exceeds(text: &str, limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn looks_like_json(text: &str) -> bool {
     text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
 }
@@ -467,22 +510,81 @@ impl Kubeconfig {
 
     /// Parses a kubeconfig from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| Error::ParseKubeconfig {
-            origin: "<string>".into(),
-            source: Box::new(json_error(&e)),
-        })
+        let text = text.trim_start_matches('\u{feff}');
+        if !looks_like_json(text) {
+            // not an object: let the JSON parser say where it goes wrong
+            return serde_json::from_str(text).map_err(|e| Error::ParseKubeconfig {
+                origin: "<string>".into(),
+                source: Box::new(json_error(&e)),
+            });
+        }
+        Self::parse(text, "<string>")
     }
 
     /// Parses YAML or JSON; `origin` names the source in errors.
+    ///
+    /// Nesting is allowed up to [`MAX_NESTING_DEPTH`] levels (see there why not kubectl's 10,000); alias
+    /// expansion, node counts and input size stay bounded by the YAML parser's budget. A file
+    /// that names a cluster, user or context twice is refused, as kubectl does.
     pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Deeply nested documents recurse deeply in the deserializer: parse on a thread whose
+        // stack is sized for the deepest document allowed, whatever the caller's stack is.
+        let kc = std::thread::scope(|scope| {
+            let parsing = std::thread::Builder::new()
+                .name("kubeconfig-parse".into())
+                .stack_size(PARSE_STACK_SIZE)
+                .spawn_scoped(scope, || Self::parse_on_this_thread(text, origin))
+                .map_err(|source| Error::ParseThread { origin: origin.to_owned(), source })?;
+            parsing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
+        kc.check_unique_names(origin)?;
+        Ok(kc)
+    }
+
+    fn parse_on_this_thread(text: &str, origin: &str) -> Result<Self> {
         let wrap = |source| Error::ParseKubeconfig { origin: origin.to_owned(), source: Box::new(source) };
         if looks_like_json(text) {
-            return serde_json::from_str(text.trim_start_matches('\u{feff}'))
-                .map_err(|e| wrap(json_error(&e)));
+            if json_depth_exceeds(text, MAX_NESTING_DEPTH) {
+                return Err(wrap(ParseError::TooDeep { limit: MAX_NESTING_DEPTH }));
+            }
+            let mut de = serde_json::Deserializer::from_str(text);
+            // bounded by the check above instead
+            de.disable_recursion_limit();
+            let kc = Kubeconfig::deserialize(&mut de).and_then(|kc| de.end().map(|()| kc));
+            return kc.map_err(|e| wrap(json_error(&e)));
         }
         // Without the snippet the error message cannot quote lines of the file (which may hold secrets).
-        let options = serde_saphyr::options! { with_snippet: false };
+        let options = serde_saphyr::options! {
+            with_snippet: false,
+            budget: serde_saphyr::budget! {
+                max_depth: MAX_NESTING_DEPTH,
+                flow_nesting_limit: MAX_NESTING_DEPTH,
+            },
+        };
         serde_saphyr::from_str_with_options(text, options).map_err(|e| wrap(ParseError::Yaml(e)))
+    }
+
+    /// Refuses a document naming a cluster, user or context twice (kubectl refuses such a file:
+    /// which entry is meant is ambiguous).
+    fn check_unique_names(&self, origin: &str) -> Result<()> {
+        fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+            let mut seen = std::collections::HashSet::new();
+            names.into_iter().find(|n| !seen.insert(*n))
+        }
+        let duplicate = [
+            (EntryKind::Cluster, first_duplicate(self.clusters.iter().map(|c| c.name.as_str()))),
+            (EntryKind::User, first_duplicate(self.users.iter().map(|u| u.name.as_str()))),
+            (EntryKind::Context, first_duplicate(self.contexts.iter().map(|c| c.name.as_str()))),
+        ]
+        .into_iter()
+        .find_map(|(kind, name)| name.map(|n| (kind, n)));
+        match duplicate {
+            Some((kind, name)) => {
+                Err(Error::DuplicateName { origin: origin.to_owned(), kind, name: name.to_owned() })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Serializes to YAML, unknown fields included.
@@ -726,6 +828,116 @@ x-tool-setting: hello
         )
         .unwrap_err();
         assert!(err.to_string().contains("failed to parse kubeconfig"), "{err}");
+    }
+
+    /// A kubeconfig whose cluster has an unknown field nested `depth` levels deep, in block or
+    /// flow style.
+    fn nested(depth: usize, flow: bool) -> String {
+        let mut yaml = String::from("clusters:\n- name: c\n  cluster:\n    server: https://c\n    x:");
+        if flow {
+            yaml.push(' ');
+            yaml.push_str(&"[".repeat(depth));
+            yaml.push_str(&"]".repeat(depth));
+        } else {
+            for level in 0..depth {
+                yaml.push_str(&format!("\n{}k:", "  ".repeat(level + 3)));
+            }
+            yaml.push_str(" 1");
+        }
+        yaml.push('\n');
+        yaml
+    }
+
+    #[test]
+    fn deep_nesting_is_accepted_up_to_the_limit_and_the_result_is_usable() {
+        for flow in [false, true] {
+            let kc = Kubeconfig::from_yaml(&nested(MAX_NESTING_DEPTH - 10, flow)).unwrap();
+            assert_eq!(kc.clusters[0].name, "c");
+            // everything a caller does with it works on a small (2 MiB) stack
+            std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    let copy = kc.clone();
+                    assert!(!format!("{copy:?}").is_empty());
+                    let yaml = copy.to_yaml().unwrap();
+                    assert_eq!(Kubeconfig::from_json(&copy.to_json().unwrap()).unwrap(), kc);
+                    assert_eq!(Kubeconfig::from_yaml(&yaml).unwrap(), kc);
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            let err = Kubeconfig::from_yaml(&nested(MAX_NESTING_DEPTH + 1, flow)).unwrap_err();
+            assert!(matches!(err, Error::ParseKubeconfig { .. }), "{err}");
+        }
+        let deep_json = |depth: usize| {
+            format!(
+                r#"{{"clusters": [{{"name": "c", "cluster": {{"server": "https://c", "x": {}{}}}}}]}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        for parse in [Kubeconfig::from_yaml, Kubeconfig::from_json] {
+            assert_eq!(parse(&deep_json(MAX_NESTING_DEPTH - 10)).unwrap().clusters[0].name, "c");
+            let err = parse(&deep_json(MAX_NESTING_DEPTH)).unwrap_err();
+            assert!(
+                matches!(&err, Error::ParseKubeconfig { source, .. } if matches!(**source, ParseError::TooDeep { .. })),
+                "{err}"
+            );
+        }
+        // brackets inside strings do not count
+        let json = format!(r#"{{"clusters": [{{"name": "{}", "cluster": {{}}}}]}}"#, "[".repeat(20_000));
+        assert_eq!(Kubeconfig::from_json(&json).unwrap().clusters[0].name.len(), 20_000);
+    }
+
+    #[test]
+    fn alias_bombs_and_huge_documents_stay_bounded() {
+        // a billion laughs: 10 levels of 10 aliases each
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [prev.as_str(); 10].join(", ")));
+        }
+        bomb.push_str("clusters: [{name: c, cluster: {server: https://c, x: *a9}}]\n");
+        let start = std::time::Instant::now();
+        assert!(Kubeconfig::from_yaml(&bomb).is_err());
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{:?}", start.elapsed());
+
+        let huge = format!("clusters: [{{name: c, cluster: {{x: [{}]}}}}]\n", "1,".repeat(1_000_000));
+        assert!(Kubeconfig::from_yaml(&huge).is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let kc = Kubeconfig::from_yaml("\u{feff}current-context: x\n").unwrap();
+        assert_eq!(kc.current_context.as_deref(), Some("x"));
+        let kc = Kubeconfig::from_json("\u{feff}{\"current-context\": \"x\"}").unwrap();
+        assert_eq!(kc.current_context.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn duplicate_names_in_one_document_are_refused() {
+        for (yaml, kind, name) in [
+            (
+                "clusters: [{name: a, cluster: {}}, {name: b}, {name: a, cluster: {server: https://x}}]",
+                "cluster",
+                "a",
+            ),
+            ("users: [{name: u, user: {token: supersecret}}, {name: u}]", "user", "u"),
+            ("contexts: [{name: x, context: {cluster: a}}, {name: x}]", "context", "x"),
+        ] {
+            let err = Kubeconfig::from_yaml(yaml).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("failed to load kubeconfig <string>: {kind} name {name:?} is defined more than once")
+            );
+            assert!(!err.to_string().contains("supersecret"));
+        }
+        let err = Kubeconfig::from_json(r#"{"users": [{"name": "u"}, {"name": "u"}]}"#).unwrap_err();
+        assert!(matches!(err, Error::DuplicateName { kind: EntryKind::User, .. }), "{err}");
+        // the same name in different sections is fine
+        assert!(
+            Kubeconfig::from_yaml("clusters: [{name: a}]\nusers: [{name: a}]\ncontexts: [{name: a}]").is_ok()
+        );
     }
 
     #[test]

@@ -70,6 +70,27 @@ fn base_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// The text of a kubeconfig file: UTF-16 when it starts with a UTF-16 byte-order mark, else
+/// UTF-8 (a UTF-8 byte-order mark is dropped when parsed).
+fn decode_text(bytes: &[u8]) -> io::Result<String> {
+    let utf16 = |units: Vec<u16>| {
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("invalid UTF-16: {e}")))
+    };
+    let units = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        if rest.len() % 2 != 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "invalid UTF-16: odd number of bytes"));
+        }
+        Ok(rest.chunks_exact(2).map(|c| from([c[0], c[1]])).collect::<Vec<u16>>())
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(units(rest, u16::from_le_bytes)?),
+        [0xFE, 0xFF, rest @ ..] => utf16(units(rest, u16::from_be_bytes)?),
+        _ => String::from_utf8(bytes.to_vec()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+    }
+}
+
 /// Whether an exec command names a file (has a path separator) rather than a program in `$PATH`.
 fn has_separator(command: &str) -> bool {
     command.contains('/') || (cfg!(windows) && command.contains('\\'))
@@ -79,10 +100,14 @@ impl Kubeconfig {
     /// Reads and parses one kubeconfig file (YAML or JSON), resolves its relative paths against
     /// the file's directory and records the file as the source of every entry.
     ///
-    /// A missing file is an error naming the path.
+    /// The file is UTF-8, with or without a byte-order mark, or UTF-16 with a byte-order mark
+    /// (little- or big-endian, as Windows PowerShell 5 writes files), as kubectl accepts.
+    /// A missing file is an error naming the path, as is a file naming a cluster, user or
+    /// context twice.
     pub fn read_from(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
+        let text = std::fs::read(path)
+            .and_then(|bytes| decode_text(&bytes))
             .map_err(|source| Error::ReadKubeconfig { path: path.to_owned(), source })?;
         let mut kc = Kubeconfig::parse(&text, &path.display().to_string())?;
         kc.resolve_relative_paths(&base_dir(path));
@@ -405,6 +430,55 @@ x-top: third
         let json = write(dir.path(), "bad.json", "{\"clusters\": 3}");
         let err = Kubeconfig::read_from(&json).unwrap_err();
         assert!(err.to_string().contains(&json.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn reads_utf16_files_with_a_byte_order_mark_and_utf8_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let utf16 = |big_endian: bool| {
+            let mut bytes = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            for unit in FIRST.encode_utf16() {
+                bytes.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            }
+            bytes
+        };
+        let utf8_bom = [&[0xEF, 0xBB, 0xBF][..], FIRST.as_bytes()].concat();
+        for (name, bytes) in [("le", utf16(false)), ("be", utf16(true)), ("utf8-bom", utf8_bom)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let kc = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                kc.cluster("only-first").unwrap().cluster.server.as_deref(),
+                Some("https://only-first")
+            );
+        }
+        // UTF-16 cut in the middle of a code unit, or with a lone surrogate
+        for (name, bytes) in [("odd", vec![0xFF, 0xFE, b'a']), ("surrogate", vec![0xFF, 0xFE, 0x00, 0xD8])] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let err = Kubeconfig::read_from(&path).unwrap_err();
+            assert!(err.to_string().contains("invalid UTF-16"), "{err}");
+            assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_file_with_duplicate_names_is_refused_naming_file_and_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write(dir.path(), "good", FIRST);
+        let bad = write(
+            dir.path(),
+            "bad",
+            "users: [{name: a, user: {token: supersecret}}, {name: b}, {name: a, user: {token: other}}]\n",
+        );
+        let err = Kubeconfig::read_paths(&[&good, &bad]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("failed to load kubeconfig {}: user name \"a\" is defined more than once", bad.display())
+        );
+        // the same name in two files is the merge rule, not a duplicate
+        let other = write(dir.path(), "other", FIRST);
+        assert!(Kubeconfig::read_paths(&[&good, &other]).is_ok());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub use impersonation::Impersonation;
 pub use incluster::{SERVICE_ACCOUNT_DIR, SERVICE_HOST_ENV, SERVICE_PORT_ENV};
 pub use kubeconfig::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, ExecInteractiveMode, Kubeconfig,
-    NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
+    MAX_NESTING_DEPTH, NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, OtherFields, Preferences,
 };
 pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
 #[cfg(test)]
@@ -50,6 +50,13 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default [`Config::read_timeout`]; longer than the API server's default watch timeout.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(295);
+/// The default [`Config::tls_handshake_timeout`], client-go's `TLSHandshakeTimeout`.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`Config::progress_timeout`].
+pub const DEFAULT_PROGRESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`Config::watch_progress_timeout`]: two bookmark intervals of the API server's
+/// watch cache (one minute each).
+pub const DEFAULT_WATCH_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A resolved client configuration: everything the HTTP transport needs to reach the cluster
 /// and authenticate.
@@ -90,11 +97,23 @@ pub struct Config {
     pub auth: Auth,
     /// Whom to impersonate.
     pub impersonation: Impersonation,
-    /// Timeout for establishing a connection; `None` for none.
+    /// Timeout for establishing a TCP connection (to the server or the proxy, and through the
+    /// proxy); `None` for none.
     pub connect_timeout: Option<Duration>,
+    /// Timeout for the TLS handshake once connected (client-go's `TLSHandshakeTimeout`, 10 s by
+    /// default); `None` for none.
+    pub tls_handshake_timeout: Option<Duration>,
     /// Timeout for the response (its status and headers) to arrive; `None` for none. Bodies are
     /// not bounded by it, so watches and log streams run as long as the server keeps them open.
     pub read_timeout: Option<Duration>,
+    /// How long a response body may deliver nothing before it fails with a timeout (60 s by
+    /// default); `None` for none. Watches and followed logs have their own rules: see
+    /// [`client::progress`](crate::client::progress).
+    pub progress_timeout: Option<Duration>,
+    /// The progress timeout of watches that ask for bookmarks (120 s by default: the API server
+    /// sends them a bookmark about every minute), and the margin after `timeoutSeconds` for
+    /// watches that do not; `None` for none.
+    pub watch_progress_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -112,7 +131,10 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("impersonation", &self.impersonation)
             .field("connect_timeout", &self.connect_timeout)
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("progress_timeout", &self.progress_timeout)
+            .field("watch_progress_timeout", &self.watch_progress_timeout)
             .finish()
     }
 }
@@ -133,7 +155,10 @@ impl Config {
             auth: Auth::None,
             impersonation: Impersonation::default(),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            tls_handshake_timeout: Some(DEFAULT_TLS_HANDSHAKE_TIMEOUT),
             read_timeout: Some(DEFAULT_READ_TIMEOUT),
+            progress_timeout: Some(DEFAULT_PROGRESS_TIMEOUT),
+            watch_progress_timeout: Some(DEFAULT_WATCH_PROGRESS_TIMEOUT),
         }
     }
 }
@@ -151,6 +176,9 @@ mod tests {
         assert!(config.impersonation.is_empty());
         assert_eq!(config.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
         assert_eq!(config.read_timeout, Some(DEFAULT_READ_TIMEOUT));
+        assert_eq!(config.tls_handshake_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(config.progress_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(config.watch_progress_timeout, Some(Duration::from_secs(120)));
     }
 
     #[test]

@@ -6,36 +6,71 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use super::error::PemError;
 
 /// Parses certificates: every `CERTIFICATE` section of PEM data (other sections are ignored),
-/// or, when the data is not PEM, one DER certificate.
+/// or, when the data is not PEM, one DER certificate. Each certificate must be a well-formed
+/// X.509 certificate, so that bad bytes show here rather than in a later TLS handshake.
 ///
 /// ```
 /// use kube_client::config::certificates_from_pem;
 ///
 /// assert!(certificates_from_pem(b"not a certificate").is_err());
+/// // an ASN.1 SEQUENCE, but not a certificate
+/// assert!(certificates_from_pem(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
 /// ```
 pub fn certificates_from_pem(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, PemError> {
-    if !contains(data, b"-----BEGIN") {
+    let certs = if !contains(data, b"-----BEGIN") {
         // DER: a certificate is an ASN.1 SEQUENCE
-        return match data.first() {
-            Some(0x30) => Ok(vec![CertificateDer::from(data.to_vec())]),
-            _ => Err(PemError::NoCertificates),
-        };
-    }
-    let certs = CertificateDer::pem_slice_iter(data)
-        .collect::<Result<Vec<_>, pem::Error>>()
-        .map_err(PemError::Pem)?;
+        match data.first() {
+            Some(0x30) => vec![CertificateDer::from(data.to_vec())],
+            _ => return Err(PemError::NoCertificates),
+        }
+    } else {
+        CertificateDer::pem_slice_iter(data).collect::<Result<Vec<_>, pem::Error>>().map_err(PemError::Pem)?
+    };
     if certs.is_empty() {
         return Err(PemError::NoCertificates);
+    }
+    for cert in &certs {
+        check_certificate(cert)?;
     }
     Ok(certs)
 }
 
-/// Parses the first private key (PKCS#1, PKCS#8 or SEC1) of PEM data.
+/// Fails unless `cert` parses as an X.509 certificate.
+fn check_certificate(cert: &CertificateDer<'_>) -> Result<(), PemError> {
+    // Adding a trust anchor parses the whole certificate; the store is thrown away.
+    rustls::RootCertStore::empty()
+        .add(cert.clone())
+        .map_err(|e| PemError::InvalidDer { what: "certificate", reason: e.to_string() })
+}
+
+/// Parses the first private key (PKCS#1, PKCS#8 or SEC1) of PEM data. Its DER must be one
+/// well-formed ASN.1 SEQUENCE.
 pub fn private_key_from_pem(data: &[u8]) -> Result<PrivateKeyDer<'static>, PemError> {
-    PrivateKeyDer::from_pem_slice(data).map_err(|e| match e {
+    let key = PrivateKeyDer::from_pem_slice(data).map_err(|e| match e {
         pem::Error::NoItemsFound => PemError::NoPrivateKey,
         e => PemError::Pem(e),
-    })
+    })?;
+    if !is_der_sequence(key.secret_der()) {
+        return Err(PemError::InvalidDer { what: "private key", reason: "not a DER sequence".into() });
+    }
+    Ok(key)
+}
+
+/// Whether `der` is exactly one ASN.1 SEQUENCE whose length matches the data.
+fn is_der_sequence(der: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = der else { return false };
+    let (len, body) = match *first {
+        n if n < 0x80 => (usize::from(n), rest),
+        n => {
+            let count = usize::from(n & 0x7f);
+            if count == 0 || count > 4 || rest.len() < count {
+                return false;
+            }
+            let (len_bytes, body) = rest.split_at(count);
+            (len_bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), body)
+        }
+    };
+    len == body.len()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -85,5 +120,23 @@ kEJzrJZp2+yOFrrCnUp5WqxaAxxaBG7u/whhMIE5fpM0EnZ8xzbtRNzN
         assert!(matches!(private_key_from_pem(TEST_CERT.as_bytes()), Err(PemError::NoPrivateKey)));
         let truncated = &TEST_CERT[..TEST_CERT.len() - 10];
         assert!(matches!(certificates_from_pem(truncated.as_bytes()), Err(PemError::Pem(_))));
+    }
+
+    #[test]
+    fn certificate_and_key_bytes_must_be_valid_der() {
+        let der = certificates_from_pem(TEST_CERT.as_bytes()).unwrap().remove(0);
+        // a DER certificate cut short, or with a byte flipped in its structure
+        let cut = &der.as_ref()[..der.as_ref().len() - 20];
+        assert!(matches!(certificates_from_pem(cut), Err(PemError::InvalidDer { what: "certificate", .. })));
+        // valid PEM and base64 around bytes that are no certificate
+        let garbage = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+        let err = certificates_from_pem(garbage.as_bytes()).unwrap_err();
+        assert!(err.to_string().starts_with("invalid certificate:"), "{err}");
+        let garbage_key = "-----BEGIN PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END PRIVATE KEY-----\n";
+        let err = private_key_from_pem(garbage_key.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "invalid private key: not a DER sequence");
+        assert!(private_key_from_pem(TEST_KEY.as_bytes()).is_ok());
+        assert!(is_der_sequence(&[0x30, 0x81, 0x01, 0x00]));
+        assert!(!is_der_sequence(&[0x30, 0x81]) && !is_der_sequence(&[0x30, 0x02, 0x00]));
     }
 }

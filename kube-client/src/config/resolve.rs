@@ -70,6 +70,22 @@ impl Config {
     /// key; token files are read on use), and parses the certificates, so every problem shows
     /// here with the file, entry and field named.
     ///
+    /// Where kubectl refuses a kubeconfig, so does this:
+    /// - `as-uid`, `as-groups` or `as-user-extra` without `as`;
+    /// - `insecure-skip-tls-verify` together with a CA (`certificate-authority[-data]`);
+    /// - a `*-data` field together with its file field (CA, client certificate, client key);
+    /// - a token (or token file) together with a username/password; an exec plugin together with
+    ///   an auth provider.
+    ///
+    /// Other combinations of credentials kubectl accepts (an exec plugin or auth provider with
+    /// a token) are accepted with a warning; the first of exec, auth provider, token, basic is used.
+    ///
+    /// **Plain `http://` servers get no credentials**, as with kubectl (it merges a user's
+    /// credentials only into TLS configurations): for an `http://` cluster the token, token
+    /// file, basic auth, exec plugin, auth provider and client certificate are dropped here,
+    /// with a warning; impersonation is kept, as kubectl keeps it. This happens at resolution
+    /// only: a [`Config`] built by hand is used as it is.
+    ///
     /// ```
     /// use kube_client::{auth::Auth, config::{Config, KubeConfigOptions, Kubeconfig}};
     ///
@@ -158,6 +174,19 @@ fn cluster_config(named: &NamedCluster) -> Result<(Config, Option<Vec<u8>>)> {
     let cluster_url = parse_url(server, || field("server"))?;
     let mut config = Config::new(cluster_url);
 
+    let ca_data = non_empty(cluster.certificate_authority_data.as_deref().map(str::trim));
+    let ca_file = cluster.certificate_authority.as_ref().filter(|p| !p.as_os_str().is_empty());
+    if ca_data.is_some() && ca_file.is_some() {
+        return Err(both_set(field("certificate-authority-data"), "certificate-authority"));
+    }
+    if cluster.insecure_skip_tls_verify && (ca_data.is_some() || ca_file.is_some()) {
+        return Err(Error::InvalidField {
+            field: field("insecure-skip-tls-verify"),
+            reason: "specifying a root certificates file with the insecure flag is not allowed \
+                     (kubectl refuses it too): remove the certificate authority or the flag"
+                .to_owned(),
+        });
+    }
     let ca = data_or_file(
         cluster.certificate_authority_data.as_deref(),
         || field("certificate-authority-data"),
@@ -180,6 +209,14 @@ fn cluster_config(named: &NamedCluster) -> Result<(Config, Option<Vec<u8>>)> {
     };
     config.disable_compression = cluster.disable_compression;
     Ok((config, ca_bytes))
+}
+
+/// The error for a `*-data` field set together with its file field, which kubectl refuses.
+fn both_set(data_field: Box<FieldRef>, file_field: &str) -> Error {
+    Error::InvalidField {
+        field: data_field,
+        reason: format!("{file_field} is set too; set only one (kubectl refuses both)"),
+    }
 }
 
 fn parse_url(url: &str, field: impl Fn() -> Box<FieldRef>) -> Result<http::Uri> {
@@ -209,6 +246,35 @@ fn apply_user(config: &mut Config, named: &NamedAuthInfo, exec_cluster: ExecClus
     let field = |f| FieldRef::new(EntryKind::User, &named.name, f, named.source_file.as_ref());
     let user = &named.user;
 
+    let set = |data: Option<&str>, file: Option<&PathBuf>| {
+        non_empty(data.map(str::trim)).is_some() && file.is_some_and(|p| !p.as_os_str().is_empty())
+    };
+    if set(user.client_certificate_data.as_deref(), user.client_certificate.as_ref()) {
+        return Err(both_set(field("client-certificate-data"), "client-certificate"));
+    }
+    if set(user.client_key_data.as_deref(), user.client_key.as_ref()) {
+        return Err(both_set(field("client-key-data"), "client-key"));
+    }
+    let impersonation = Impersonation {
+        user: non_empty(user.impersonate.as_deref()).map(str::to_owned),
+        uid: non_empty(user.impersonate_uid.as_deref()).map(str::to_owned),
+        groups: user.impersonate_groups.clone(),
+        extra: user.impersonate_user_extra.clone(),
+    };
+    if impersonation.user.is_none()
+        && (impersonation.uid.is_some()
+            || !impersonation.groups.is_empty()
+            || !impersonation.extra.is_empty())
+    {
+        return Err(Error::InvalidField {
+            field: field("as"),
+            reason: "requesting uid, groups or user-extra without impersonating a user: \
+                     set as (the user to impersonate) too"
+                .to_owned(),
+        });
+    }
+    config.impersonation = impersonation;
+
     let cert = data_or_file(
         user.client_certificate_data.as_deref(),
         || field("client-certificate-data"),
@@ -236,17 +302,22 @@ fn apply_user(config: &mut Config, named: &NamedAuthInfo, exec_cluster: ExecClus
     };
 
     config.auth = auth(user, &field, exec_cluster)?;
-    config.impersonation = Impersonation {
-        user: non_empty(user.impersonate.as_deref()).map(str::to_owned),
-        uid: non_empty(user.impersonate_uid.as_deref()).map(str::to_owned),
-        groups: user.impersonate_groups.clone(),
-        extra: user.impersonate_user_extra.clone(),
-    };
+    if config.cluster_url.scheme() == Some(&http::uri::Scheme::HTTP)
+        && (!matches!(config.auth, Auth::None) || config.identity.is_some())
+    {
+        tracing::warn!(
+            "{} are not sent: the server {} is plain http://, and credentials go only over TLS (as with kubectl)",
+            field("credentials"),
+            config.cluster_url
+        );
+        config.auth = Auth::None;
+        config.identity = None;
+    }
     Ok(())
 }
 
 /// Picks the request credentials: exec plugin, then auth provider, then token file / token,
-/// then basic auth. More than one configured gives a warning.
+/// then basic auth. Combinations kubectl refuses are errors; others give a warning.
 fn auth(
     user: &AuthInfo,
     field: &dyn Fn(&'static str) -> Box<FieldRef>,
@@ -255,9 +326,22 @@ fn auth(
     let token = non_empty(user.token.as_deref());
     let token_file = user.token_file.as_ref().filter(|p| !p.as_os_str().is_empty());
     let username = non_empty(user.username.as_deref());
+    if (token.is_some() || token_file.is_some()) && username.is_some() {
+        return Err(Error::InvalidField {
+            field: field("token"),
+            reason: "username/password or bearer token may be set, but not both (kubectl refuses both)"
+                .to_owned(),
+        });
+    }
+    if user.exec.is_some() && user.auth_provider.is_some() {
+        return Err(Error::InvalidField {
+            field: field("exec"),
+            reason: "an auth-provider cannot be combined with an exec plugin (kubectl refuses both)"
+                .to_owned(),
+        });
+    }
     let kinds = [user.exec.is_some(), user.auth_provider.is_some(), token.is_some() || token_file.is_some()]
         .into_iter()
-        .chain([username.is_some()])
         .filter(|set| *set)
         .count();
     if kinds > 1 {
@@ -414,6 +498,10 @@ mod tests {
         let config = Config::from_kubeconfig(&kc, &opts).unwrap();
         assert_eq!(config.cluster_url, "http://localhost:8080/");
         assert_eq!(config.default_namespace, "apps");
+        // plain http: no credentials
+        assert!(matches!(config.auth, Auth::None));
+        let opts = KubeConfigOptions { user: Some("v".into()), ..Default::default() };
+        let config = Config::from_kubeconfig(&kc, &opts).unwrap();
         assert!(matches!(&config.auth, Auth::Basic { username, .. } if username == "bob"));
 
         // no current-context, but a cluster given: works without a context
@@ -501,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn files_are_read_and_data_wins() {
+    fn files_are_read() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.crt"), TEST_CERT).unwrap();
         std::fs::write(dir.path().join("client.crt"), TEST_CERT).unwrap();
@@ -522,16 +610,10 @@ mod tests {
         assert!(config.identity.is_some());
         assert_eq!(config.auth.authorization().unwrap().unwrap(), "Bearer file-token");
 
-        // data wins over a file, even a missing one
+        // a missing file is an error naming field and file
         let mut kc = Kubeconfig::read_from(&path).unwrap();
-        kc.clusters[0].cluster.certificate_authority = Some(dir.path().join("missing"));
-        kc.clusters[0].cluster.certificate_authority_data = Some(b64(TEST_CERT));
-        assert_eq!(
-            Config::from_custom_kubeconfig(kc.clone(), &Default::default()).unwrap().root_certs.len(),
-            1
-        );
-
         kc.users[0].user.client_key = Some(dir.path().join("missing.key"));
+        kc.users[0].user.client_key_data = None;
         let err = Config::from_kubeconfig(&kc, &Default::default()).unwrap_err();
         let msg = err.to_string();
         assert!(
@@ -542,6 +624,159 @@ mod tests {
 
         let err = Config::from_custom_kubeconfig(dir.path().join("nope"), &Default::default()).unwrap_err();
         assert!(matches!(err, Error::ReadKubeconfig { .. }), "{err}");
+    }
+
+    #[test]
+    fn combinations_kubectl_refuses_are_errors_naming_entry_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.crt");
+        std::fs::write(&file, TEST_CERT).unwrap();
+        let (cert, key, file) = (b64(TEST_CERT), b64(TEST_KEY), file.display().to_string());
+        let cluster = |extra: &str| {
+            let mut kc = kubeconfig("- name: u\n  user: {}\n");
+            let c: Cluster = serde_saphyr::from_str(&format!("{{server: 'https://c', {extra}}}")).unwrap();
+            kc.clusters[0].cluster = c;
+            resolve(&kc).unwrap_err().to_string()
+        };
+        let user = |fields: &str| {
+            resolve(&kubeconfig(&format!("- name: u\n  user: {{{fields}}}\n"))).unwrap_err().to_string()
+        };
+        let at = "of cluster \"c\" in /home/me/.kube/config";
+        let cases = [
+            (
+                cluster(&format!("insecure-skip-tls-verify: true, certificate-authority-data: {cert}")),
+                format!("invalid insecure-skip-tls-verify {at}: specifying a root certificates file with the insecure flag is not allowed"),
+            ),
+            (
+                cluster(&format!("insecure-skip-tls-verify: true, certificate-authority: {file}")),
+                format!("invalid insecure-skip-tls-verify {at}: specifying a root certificates file"),
+            ),
+            (
+                cluster(&format!("certificate-authority-data: {cert}, certificate-authority: {file}")),
+                format!("invalid certificate-authority-data {at}: certificate-authority is set too; set only one"),
+            ),
+            (
+                user(&format!("client-certificate-data: {cert}, client-certificate: {file}, client-key-data: {key}")),
+                "invalid client-certificate-data of user \"u\" in /home/me/.kube/config: client-certificate is set too".into(),
+            ),
+            (
+                user(&format!("client-certificate-data: {cert}, client-key: {file}, client-key-data: {key}")),
+                "invalid client-key-data of user \"u\" in /home/me/.kube/config: client-key is set too".into(),
+            ),
+            (
+                user("token: supersecret, username: bob, password: pw"),
+                "invalid token of user \"u\" in /home/me/.kube/config: username/password or bearer token may be set, but not both".into(),
+            ),
+            (user(&format!("tokenFile: {file}, username: bob")), "username/password or bearer token may be set, but not both".into()),
+            (
+                user("exec: {command: plugin}, auth-provider: {name: oidc}"),
+                "invalid exec of user \"u\" in /home/me/.kube/config: an auth-provider cannot be combined with an exec plugin".into(),
+            ),
+        ];
+        for (err, expected) in cases {
+            assert!(err.contains(&expected), "{err}\nexpected: {expected}");
+            assert!(!err.contains("supersecret"), "{err}");
+        }
+        // kubectl accepts these; so does this library (with a warning): exec first, then token
+        let kc = kubeconfig("- name: u\n  user: {token: t, exec: {command: plugin}}\n");
+        assert!(matches!(resolve(&kc).unwrap().auth, Auth::Exec(_)));
+        let kc = kubeconfig("- name: u\n  user: {token: t, tokenFile: /nonexistent}\n");
+        assert!(matches!(resolve(&kc).unwrap().auth, Auth::TokenFile(_)));
+        // an insecure cluster without a CA is fine
+        let kc = kubeconfig("- name: u\n  user: {}\n");
+        let opts = KubeConfigOptions { cluster: Some("insecure".into()), ..Default::default() };
+        assert!(Config::from_kubeconfig(&kc, &opts).unwrap().accept_invalid_certs);
+    }
+
+    #[test]
+    fn impersonating_groups_uid_or_extra_without_a_user_is_refused() {
+        for fields in
+            ["as-groups: [g]", "as-uid: '1'", "as-user-extra: {scopes: [a]}", "as: '', as-groups: [g]"]
+        {
+            let kc = kubeconfig(&format!("- name: u\n  user: {{token: t, {fields}}}\n"));
+            let err = resolve(&kc).unwrap_err().to_string();
+            assert!(
+                err.starts_with(
+                    "invalid as of user \"u\" in /home/me/.kube/config: requesting uid, groups or user-extra without impersonating a user"
+                ),
+                "{fields}: {err}"
+            );
+        }
+        let kc = kubeconfig("- name: u\n  user: {as: jane, as-groups: [g]}\n");
+        let config = resolve(&kc).unwrap();
+        assert_eq!(
+            (config.impersonation.user.as_deref(), config.impersonation.groups.len()),
+            (Some("jane"), 1)
+        );
+    }
+
+    #[test]
+    fn plain_http_servers_get_no_credentials_but_impersonation() {
+        let users = format!(
+            "- name: tok\n  user: {{token: t, as: jane, as-groups: [g]}}\n\
+             - name: basic\n  user: {{username: bob, password: pw}}\n\
+             - name: file\n  user: {{tokenFile: /var/token}}\n\
+             - name: exec\n  user: {{exec: {{command: plugin}}}}\n\
+             - name: oidc\n  user: {{auth-provider: {{name: oidc, config: {{id-token: x}}}}}}\n\
+             - name: cert\n  user: {{client-certificate-data: {}, client-key-data: {}}}\n",
+            b64(TEST_CERT),
+            b64(TEST_KEY)
+        );
+        let kc = kubeconfig(&users);
+        for name in ["tok", "basic", "file", "exec", "oidc", "cert"] {
+            let opts = |cluster: &str| KubeConfigOptions {
+                context: Some("main".into()),
+                cluster: Some(cluster.into()),
+                user: Some(name.into()),
+            };
+            let config = Config::from_kubeconfig(&kc, &opts("insecure")).unwrap();
+            assert!(matches!(config.auth, Auth::None), "{name}: {:?}", config.auth);
+            assert!(config.identity.is_none(), "{name}");
+            if name == "tok" {
+                assert_eq!(config.impersonation.user.as_deref(), Some("jane"));
+                assert_eq!(config.impersonation.groups, ["g"]);
+            }
+            // the same user over https keeps its credentials
+            let config = Config::from_kubeconfig(&kc, &opts("c")).unwrap();
+            assert!(!matches!(config.auth, Auth::None) || config.identity.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn certificates_that_are_neither_pem_nor_der_fail_naming_entry_and_field() {
+        // starts like DER (a SEQUENCE) but is no certificate
+        let not_der = [0x30u8, 0x03, 0x02, 0x01, 0x01];
+        let encoded = base64::engine::general_purpose::STANDARD.encode(not_der);
+        let mut kc = kubeconfig("- name: u\n  user: {}\n");
+        kc.clusters[0].cluster.certificate_authority_data = Some(encoded.clone());
+        let err = resolve(&kc).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "failed to parse certificate-authority-data of cluster \"c\" in /home/me/.kube/config: invalid certificate"
+            ),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.der");
+        std::fs::write(&path, not_der).unwrap();
+        kc.clusters[0].cluster.certificate_authority_data = None;
+        kc.clusters[0].cluster.certificate_authority = Some(path);
+        let err = resolve(&kc).unwrap_err().to_string();
+        assert!(err.starts_with("failed to parse certificate-authority of cluster \"c\""), "{err}");
+
+        let kc = kubeconfig(&format!(
+            "- name: u\n  user: {{client-certificate-data: {encoded}, client-key-data: {}}}\n",
+            b64(TEST_KEY)
+        ));
+        let err = resolve(&kc).unwrap_err().to_string();
+        assert!(err.starts_with("failed to parse client-certificate-data of user \"u\""), "{err}");
+        let bad_key = b64("-----BEGIN PRIVATE KEY-----\naGVsbG8=\n-----END PRIVATE KEY-----\n");
+        let kc = kubeconfig(&format!(
+            "- name: u\n  user: {{client-certificate-data: {}, client-key-data: {bad_key}}}\n",
+            b64(TEST_CERT)
+        ));
+        let err = resolve(&kc).unwrap_err().to_string();
+        assert!(err.starts_with("failed to parse client-key-data of user \"u\""), "{err}");
     }
 
     #[test]

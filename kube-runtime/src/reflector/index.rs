@@ -74,11 +74,16 @@ impl<K> Indexes<K> {
         self.names.iter().position(|n| n == index)
     }
 
+    /// The objects under `key` in index `index` (empty when none); `None` when there is no
+    /// such index.
     pub(crate) fn get(&self, index: &str, key: &str) -> Option<&AHashSet<ObjectRef>> {
-        self.maps.get(self.position(index)?)?.get(key)
+        static EMPTY: std::sync::OnceLock<AHashSet<ObjectRef>> = std::sync::OnceLock::new();
+        let map = self.maps.get(self.position(index)?)?;
+        Some(map.get(key).unwrap_or_else(|| EMPTY.get_or_init(AHashSet::default)))
     }
 
-    pub(crate) fn keys(&self, index: &str) -> Vec<String> {
-        self.position(index).map(|p| self.maps[p].keys().cloned().collect()).unwrap_or_default()
+    /// Every key of index `index` (with an object); `None` when there is no such index.
+    pub(crate) fn keys(&self, index: &str) -> Option<Vec<String>> {
+        Some(self.maps.get(self.position(index)?)?.keys().cloned().collect())
     }
 }

@@ -1,6 +1,8 @@
 //! Reflectors: keep a [`Store`] in sync with a watcher's events, and share it with any number of
 //! subscribers.
 
+mod cache;
+mod changes;
 mod index;
 mod object_ref;
 mod store;
@@ -9,10 +11,8 @@ mod subscribe;
 use futures::{Stream, StreamExt};
 pub use index::{BY_LABEL, BY_NAMESPACE, IndexFn, label_keys, namespace_keys};
 pub use object_ref::ObjectRef;
-pub use store::{
-    Cacheable, Store, StoreBuilder, Transform, Writer, WriterDropped, drop_managed_fields, store,
-};
-pub use subscribe::{Changed, Subscription};
+pub use store::{Cacheable, Store, StoreBuilder, Transform, UnknownIndex, Writer, WriterDropped, store};
+pub use subscribe::{Changed, KeyChange, KeySubscription, Subscription};
 
 use crate::watcher::Event;
 

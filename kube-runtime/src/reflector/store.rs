@@ -6,7 +6,7 @@
 //! cache is usually most of a controller's memory. [`StoreBuilder::decoded`] keeps decoded
 //! objects instead, for programs that read the whole store very often.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use ahash::AHashMap;
 use kube_core::Resource;
@@ -15,91 +15,25 @@ use tokio::sync::watch;
 
 use super::{
     ObjectRef,
+    cache::{Entry, Inner, Shared, Stored},
+    changes::Change,
     index::{BY_LABEL, BY_NAMESPACE, IndexFn, Indexes, label_keys, namespace_keys},
-    subscribe::{Change, Subscribers, Subscription},
+    subscribe::{KeySubscription, Subscription},
 };
 use crate::watcher::Event;
 
 /// A transform applied to every object before it is stored.
 pub type Transform<K> = Arc<dyn Fn(K) -> K + Send + Sync>;
 
-/// How an object is kept.
-enum Stored<K> {
-    Decoded(Arc<K>),
-    Compact(Arc<[u8]>),
-}
-
-/// One cached object: its value, resourceVersion and index keys (kept so that updates and
-/// deletes never need to decode the old value).
-pub(crate) struct Entry<K> {
-    value: Stored<K>,
-    resource_version: Option<Box<str>>,
-    keys: Box<[Vec<String>]>,
-}
-
-/// A cheap copy of a stored value, to decode outside the store's lock.
-pub(crate) enum StoredValue<K> {
-    Decoded(Arc<K>),
-    Compact(Arc<[u8]>),
-}
-
-impl<K: DeserializeOwned> Entry<K> {
-    pub(crate) fn object(&self) -> Option<Arc<K>> {
-        match &self.value {
-            Stored::Decoded(o) => Some(o.clone()),
-            Stored::Compact(bytes) => decode(bytes),
-        }
-    }
-
-    pub(crate) fn clone_value(&self) -> StoredValue<K> {
-        match &self.value {
-            Stored::Decoded(o) => StoredValue::Decoded(o.clone()),
-            Stored::Compact(bytes) => StoredValue::Compact(bytes.clone()),
-        }
-    }
-
-    pub(crate) fn decode_value(value: StoredValue<K>) -> Option<Arc<K>> {
-        match value {
-            StoredValue::Decoded(o) => Some(o),
-            StoredValue::Compact(bytes) => decode(&bytes),
-        }
-    }
-}
-
-fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Option<Arc<K>> {
-    match serde_json::from_slice(bytes) {
-        Ok(o) => Some(Arc::new(o)),
-        Err(e) => {
-            tracing::error!(error = %e, "a cached object does not decode");
-            None
-        }
-    }
-}
-
-pub(crate) struct Inner<K> {
-    pub(crate) objects: AHashMap<ObjectRef, Entry<K>>,
-    indexes: Indexes<K>,
-}
-
-pub(crate) struct Shared<K> {
-    state: RwLock<Inner<K>>,
-    pub(crate) subscribers: Subscribers<K>,
-}
-
-impl<K> Shared<K> {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner<K>> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Inner<K>> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// The store was dropped before it became ready: its writer is gone.
 #[derive(Debug, thiserror::Error)]
 #[error("the store's writer was dropped before the store became ready")]
 pub struct WriterDropped;
+
+/// A lookup named an index the store was not built with (see [`StoreBuilder::index`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the store has no index named {0:?}")]
+pub struct UnknownIndex(pub String);
 
 /// A read handle on the cache; cheap to clone, every clone sees the same data.
 pub struct Store<K> {
@@ -126,12 +60,13 @@ impl<K: Resource + Clone + Serialize + DeserializeOwned + Send + Sync + 'static>
 impl<K: Cacheable> Store<K> {
     /// The object at `key`, if stored.
     pub fn get(&self, key: &ObjectRef) -> Option<Arc<K>> {
-        self.shared.read().objects.get(key).and_then(Entry::object)
+        self.shared.value(key).and_then(|v| v.decode())
     }
 
     /// Every stored object.
     pub fn state(&self) -> Vec<Arc<K>> {
-        self.shared.read().objects.values().filter_map(Entry::object).collect()
+        let values: Vec<Stored<K>> = self.shared.read().objects.values().map(|e| e.value.clone()).collect();
+        values.iter().filter_map(Stored::decode).collect()
     }
 
     /// The keys of every stored object (cheap: nothing is decoded).
@@ -162,27 +97,37 @@ impl<K: Cacheable> Store<K> {
         ready.wait_for(|r| *r).await.map(|_| ()).map_err(|_| WriterDropped)
     }
 
-    /// The objects whose index `index` has `key`, without scanning the store. Empty when the
-    /// index does not exist.
-    pub fn by_index(&self, index: &str, key: &str) -> Vec<Arc<K>> {
-        let inner = self.shared.read();
-        let Some(refs) = inner.indexes.get(index, key) else { return Vec::new() };
-        refs.iter().filter_map(|r| inner.objects.get(r).and_then(Entry::object)).collect()
+    /// The objects whose index `index` has `key`, without scanning the store.
+    ///
+    /// An index name the store was not built with is an error rather than an empty answer: a
+    /// misspelt name would otherwise look like "no objects" and go unnoticed.
+    pub fn by_index(&self, index: &str, key: &str) -> Result<Vec<Arc<K>>, UnknownIndex> {
+        let values: Vec<Stored<K>> = {
+            let inner = self.shared.read();
+            let refs = inner.indexes.get(index, key).ok_or_else(|| UnknownIndex(index.to_string()))?;
+            refs.iter().filter_map(|r| inner.objects.get(r).map(|e| e.value.clone())).collect()
+        };
+        Ok(values.iter().filter_map(Stored::decode).collect())
     }
 
     /// The keys an index currently has.
-    pub fn index_keys(&self, index: &str) -> Vec<String> {
-        self.shared.read().indexes.keys(index)
+    pub fn index_keys(&self, index: &str) -> Result<Vec<String>, UnknownIndex> {
+        self.shared.read().indexes.keys(index).ok_or_else(|| UnknownIndex(index.to_string()))
+    }
+
+    /// A built-in index lookup (those always exist).
+    fn by_builtin(&self, index: &str, key: &str) -> Vec<Arc<K>> {
+        self.by_index(index, key).unwrap_or_default()
     }
 
     /// The objects in `namespace` (the built-in namespace index).
     pub fn by_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
-        self.by_index(BY_NAMESPACE, namespace)
+        self.by_builtin(BY_NAMESPACE, namespace)
     }
 
     /// The objects labelled `key=value` (the built-in label index).
     pub fn by_label(&self, key: &str, value: &str) -> Vec<Arc<K>> {
-        self.by_index(BY_LABEL, &format!("{key}={value}"))
+        self.by_builtin(BY_LABEL, &format!("{key}={value}"))
     }
 
     /// Every object that matches `selector` (using the label index for its first equality term).
@@ -194,7 +139,7 @@ impl<K: Cacheable> Store<K> {
             _ => None,
         });
         match first_eq {
-            Some(key) => self.by_index(BY_LABEL, &key).into_iter().filter(matches).collect(),
+            Some(key) => self.by_builtin(BY_LABEL, &key).into_iter().filter(matches).collect(),
             None => self.state().into_iter().filter(matches).collect(),
         }
     }
@@ -203,13 +148,31 @@ impl<K: Cacheable> Store<K> {
     /// change; changes to one object that the subscriber has not consumed yet are merged, so a
     /// slow subscriber never holds up others nor loses the latest state.
     pub fn subscribe(&self) -> Subscription<K> {
+        Subscription::new(self.add_subscriber(), self.shared.clone())
+    }
+
+    /// Subscribes to the keys of changed objects, for work queues: nothing is decoded. The
+    /// subscription first yields every stored key (marked `resync`), then each change, merged
+    /// per key like [`Store::subscribe`]; changes from a relist that replaced the store are
+    /// marked `resync` too, so a queue can serve live changes first.
+    pub fn subscribe_keys(&self) -> KeySubscription<K> {
+        KeySubscription::new(self.add_subscriber())
+    }
+
+    fn add_subscriber(&self) -> Arc<super::changes::Slot<K>> {
+        // Under the read lock, so that no change falls between the snapshot and the registration.
         let inner = self.shared.read();
         let current: Vec<ObjectRef> = inner.objects.keys().cloned().collect();
-        self.shared.subscribers.add(self.shared.clone(), current)
+        let slot = self.shared.subscribers.add(current);
+        drop(inner);
+        slot
     }
 }
 
-/// Builds a store: compact, dropping `managedFields`, with the namespace and label indexes.
+/// Builds a store: compact, with the namespace and label indexes.
+///
+/// To keep `managedFields` out of the cache, cut them where they are cheapest to drop: while
+/// decoding, with [`watcher::Config::drop_managed_fields`](crate::watcher::Config::drop_managed_fields).
 pub struct StoreBuilder<K> {
     transform: Option<Transform<K>>,
     indexes: Vec<(String, IndexFn<K>)>,
@@ -223,12 +186,12 @@ impl<K: Cacheable> Default for StoreBuilder<K> {
 }
 
 impl<K: Cacheable> StoreBuilder<K> {
-    /// The default: compact objects, `managedFields` dropped, namespace and label indexes.
+    /// The default: compact objects, namespace and label indexes, no transform.
     pub fn new() -> Self {
         let by_ns: IndexFn<K> = Arc::new(namespace_keys::<K>);
         let by_label: IndexFn<K> = Arc::new(label_keys::<K>);
         Self {
-            transform: Some(Arc::new(drop_managed_fields::<K>)),
+            transform: None,
             indexes: vec![(BY_NAMESPACE.to_string(), by_ns), (BY_LABEL.to_string(), by_label)],
             compact: true,
         }
@@ -241,15 +204,8 @@ impl<K: Cacheable> StoreBuilder<K> {
         self
     }
 
-    /// Keeps objects as they come (including `managedFields`).
-    #[must_use]
-    pub fn keep_managed_fields(mut self) -> Self {
-        self.transform = None;
-        self
-    }
-
-    /// Transforms every object before it is stored (replaces the default transform): drop what
-    /// the controller never reads to save memory.
+    /// Transforms every object before it is stored: drop what the controller never reads to
+    /// save memory.
     #[must_use]
     pub fn transform(mut self, f: impl Fn(K) -> K + Send + Sync + 'static) -> Self {
         self.transform = Some(Arc::new(f));
@@ -265,10 +221,7 @@ impl<K: Cacheable> StoreBuilder<K> {
 
     /// The store and its writer.
     pub fn build(self) -> (Store<K>, Writer<K>) {
-        let shared = Arc::new(Shared {
-            state: RwLock::new(Inner { objects: AHashMap::new(), indexes: Indexes::new(self.indexes) }),
-            subscribers: Subscribers::default(),
-        });
+        let shared = Arc::new(Shared::new(Indexes::new(self.indexes)));
         let (ready_tx, ready) = watch::channel(false);
         let store = Store { shared: shared.clone(), ready };
         (
@@ -282,12 +235,6 @@ impl<K: Cacheable> StoreBuilder<K> {
             },
         )
     }
-}
-
-/// Removes `metadata.managedFields`, usually the largest part of an object nobody reads.
-pub fn drop_managed_fields<K: Resource>(mut obj: K) -> K {
-    obj.meta_mut().managed_fields = None;
-    obj
 }
 
 /// A store with the defaults of [`StoreBuilder::new`].
@@ -364,7 +311,7 @@ impl<K: Cacheable> Writer<K> {
                 inner.indexes.insert(&key, &entry.keys);
                 inner.objects.insert(key.clone(), entry);
                 drop(inner);
-                self.shared.subscribers.notify(key, Change::Applied);
+                self.shared.subscribers.notify(&key, Change::Applied, false);
             }
             Event::Delete(obj) => {
                 let key = ObjectRef::from_obj(obj);
@@ -374,7 +321,8 @@ impl<K: Cacheable> Writer<K> {
                 }
                 drop(inner);
                 if self.shared.subscribers.any() {
-                    self.shared.subscribers.notify(key, Change::Deleted(Arc::new(obj.clone())));
+                    let last = Stored::Decoded(Arc::new(obj.clone()));
+                    self.shared.subscribers.notify(&key, Change::Deleted(last), false);
                 }
             }
         }
@@ -400,15 +348,13 @@ impl<K: Cacheable> Writer<K> {
             }
         }
         for (key, entry) in old {
-            if !objects.contains_key(&key)
-                && let Some(last) = entry.object()
-            {
-                changes.push((key, Change::Deleted(last)));
+            if !objects.contains_key(&key) {
+                changes.push((key, Change::Deleted(entry.value)));
             }
         }
         drop(inner);
         for (key, change) in changes {
-            self.shared.subscribers.notify(key, change);
+            self.shared.subscribers.notify(&key, change, true);
         }
     }
 
@@ -472,7 +418,10 @@ mod tests {
             assert!(store.by_label("team", "red").is_empty());
             let b = store.get(&ObjectRef::new("b").within("ns")).unwrap();
             assert_eq!(b.data.as_ref().unwrap()["rv"], "3");
-            assert!(b.metadata.managed_fields.is_none(), "managedFields are dropped by default");
+            assert!(
+                b.metadata.managed_fields.is_some(),
+                "the store keeps what it was given: cutting is the decoder's job"
+            );
         }
     }
 
@@ -486,15 +435,17 @@ mod tests {
             .build();
         relist(&mut w, vec![cm("a", 1, "red")]);
         apply(&mut w, Event::Apply(cm("b", 2, "red")));
-        assert_eq!(names(store.by_index("rv-parity", "odd")), ["a"]);
-        assert_eq!(names(store.by_index("rv-parity", "even")), ["b"]);
+        assert_eq!(names(store.by_index("rv-parity", "odd").unwrap()), ["a"]);
+        assert_eq!(names(store.by_index("rv-parity", "even").unwrap()), ["b"]);
         apply(&mut w, Event::Apply(cm("a", 3, "blue")));
         assert_eq!(names(store.by_label("team", "red")), ["b"]);
         assert_eq!(names(store.by_label("team", "blue")), ["a"]);
         apply(&mut w, Event::Delete(cm("b", 4, "red")));
         assert!(store.by_label("team", "red").is_empty());
-        assert!(store.by_index("rv-parity", "even").is_empty());
-        assert_eq!(store.index_keys(BY_LABEL), ["team=blue"]);
+        assert!(store.by_index("rv-parity", "even").unwrap().is_empty());
+        assert_eq!(store.index_keys(BY_LABEL).unwrap(), ["team=blue"]);
+        assert_eq!(store.by_index("rv-parrity", "odd").unwrap_err(), UnknownIndex("rv-parrity".into()));
+        assert!(store.index_keys("nope").is_err());
         assert_eq!(names(store.by_namespace("ns")), ["a"]);
         let sel: kube_core::selector::LabelSelector = "team in (blue,green)".parse().unwrap();
         assert_eq!(names(store.by_selector(&sel)), ["a"]);
@@ -527,5 +478,52 @@ mod tests {
         let mut seen = seen;
         seen.sort();
         assert_eq!(seen, ["applied a 4", "applied c 5", "deleted b"]);
+    }
+
+    fn drain_keys(sub: &mut KeySubscription<ConfigMap>) -> Vec<(String, bool, bool)> {
+        let mut out: Vec<_> = block_on(async {
+            let mut out = Vec::new();
+            while let Some(c) = sub.next().await {
+                out.push((c.key.name, c.deleted, c.resync));
+            }
+            out
+        });
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn key_subscribers_tell_resync_changes_from_live_ones() {
+        let (store, mut w) = store::<ConfigMap>();
+        relist(&mut w, vec![cm("a", 1, "red"), cm("b", 2, "red"), cm("c", 3, "red")]);
+        let mut sub = store.subscribe_keys();
+        // "a": initial state, then a live change: live wins. "b": initial state only.
+        apply(&mut w, Event::Apply(cm("a", 4, "red")));
+        apply(&mut w, Event::Apply(cm("e", 5, "red")));
+        // Subscribed after the live changes: all it knows of them is its initial state.
+        let mut late = store.subscribe_keys();
+        // A relist: "a" and "c" unchanged (no change), "b" changed, "d" new, "e" gone.
+        relist(&mut w, vec![cm("a", 4, "red"), cm("b", 6, "red"), cm("c", 3, "red"), cm("d", 7, "red")]);
+        drop(w);
+        assert_eq!(
+            drain_keys(&mut sub),
+            [
+                ("a".into(), false, false),
+                ("b".into(), false, true),
+                ("c".into(), false, true),
+                ("d".into(), false, true),
+                ("e".into(), true, false),
+            ]
+        );
+        assert_eq!(
+            drain_keys(&mut late),
+            [
+                ("a".into(), false, true),
+                ("b".into(), false, true),
+                ("c".into(), false, true),
+                ("d".into(), false, true),
+                ("e".into(), true, true),
+            ]
+        );
     }
 }

@@ -1,18 +1,21 @@
-//! Subscriptions to a store's changes: each subscriber has its own queue of changed keys,
-//! merged per object, so a slow subscriber neither loses the latest state nor slows the others.
+//! Subscriptions to a store's changes, as streams: [`Subscription`] yields the changed objects,
+//! [`KeySubscription`] only their keys (nothing is decoded), for work queues.
 
 use std::{
-    collections::VecDeque,
+    future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, Weak},
+    sync::Arc,
     task::{Context, Poll},
 };
 
-use ahash::AHashMap;
 use futures::Stream;
-use tokio::sync::Notify;
+use serde::de::DeserializeOwned;
 
-use super::{ObjectRef, store::Shared};
+use super::{
+    ObjectRef,
+    cache::Shared,
+    changes::{Change, Slot},
+};
 
 /// What happened to an object, as a subscriber sees it.
 ///
@@ -36,135 +39,36 @@ impl<K> Changed<K> {
     }
 }
 
-#[derive(Debug)]
-pub(crate) enum Change<K> {
-    Applied,
-    Deleted(Arc<K>),
+/// A change of one key, without its object: what a work queue needs.
+///
+/// Changes are merged per key exactly like [`Changed`]s: `deleted` tells the latest one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyChange {
+    /// The key of the object.
+    pub key: ObjectRef,
+    /// Whether the object is gone (its latest change was a deletion).
+    pub deleted: bool,
+    /// Whether the change comes only from a resync: the subscription's initial state or a
+    /// relist that replaced the store. A live change merged onto a resync change makes it live.
+    pub resync: bool,
 }
 
-struct Queue<K> {
-    order: VecDeque<ObjectRef>,
-    pending: AHashMap<ObjectRef, Change<K>>,
-    closed: bool,
-}
-
-struct Slot<K> {
-    queue: Mutex<Queue<K>>,
-    notify: Notify,
-}
-
-impl<K> Slot<K> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue<K>> {
-        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// The subscribers of one store.
-pub(crate) struct Subscribers<K> {
-    slots: Mutex<Vec<Weak<Slot<K>>>>,
-    /// Set when the writer is gone: later subscriptions start closed.
-    closed: std::sync::atomic::AtomicBool,
-}
-
-impl<K> Default for Subscribers<K> {
-    fn default() -> Self {
-        Self { slots: Mutex::new(Vec::new()), closed: std::sync::atomic::AtomicBool::new(false) }
-    }
-}
-
-impl<K> Subscribers<K> {
-    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Slot<K>>>> {
-        self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub(crate) fn add(&self, shared: Arc<Shared<K>>, current: Vec<ObjectRef>) -> Subscription<K> {
-        let pending = current.iter().map(|k| (k.clone(), Change::Applied)).collect();
-        let mut slots = self.slots();
-        let closed = self.closed.load(std::sync::atomic::Ordering::SeqCst);
-        let slot = Arc::new(Slot {
-            queue: Mutex::new(Queue { order: current.into(), pending, closed }),
-            notify: Notify::new(),
-        });
-        slots.push(Arc::downgrade(&slot));
-        drop(slots);
-        Subscription { slot, shared, waiting: None }
-    }
-
-    pub(crate) fn notify(&self, key: ObjectRef, change: Change<K>)
-    where
-        K: Clone,
-    {
-        let mut slots = self.slots();
-        slots.retain(|w| w.strong_count() > 0);
-        for slot in slots.iter().filter_map(Weak::upgrade) {
-            let mut q = slot.lock();
-            let change = match &change {
-                Change::Applied => Change::Applied,
-                Change::Deleted(o) => Change::Deleted(o.clone()),
-            };
-            if q.pending.insert(key.clone(), change).is_none() {
-                q.order.push_back(key.clone());
-            }
-            drop(q);
-            slot.notify.notify_one();
-        }
-    }
-
-    /// Whether anyone subscribed (and is still there).
-    pub(crate) fn any(&self) -> bool {
-        self.slots().iter().any(|w| w.strong_count() > 0)
-    }
-
-    pub(crate) fn close(&self) {
-        let slots = self.slots();
-        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        for slot in slots.iter().filter_map(Weak::upgrade) {
-            slot.lock().closed = true;
-            slot.notify.notify_one();
-        }
-    }
-}
-
-/// A stream of [`Changed`] objects of a store: first its whole state, then every change.
-/// It ends when the store's writer is dropped.
-pub struct Subscription<K> {
+/// Waits on one subscriber slot; shared by both kinds of subscription.
+struct Waiter<K> {
     slot: Arc<Slot<K>>,
-    shared: Arc<Shared<K>>,
-    waiting: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    waiting: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Subscription<K> {
-    fn try_next(&self) -> Option<Option<Changed<K>>> {
+impl<K: Send + Sync + 'static> Waiter<K> {
+    /// Polls `take` (`Some(item)`, `Some(None)` at the end, `None` when nothing is queued) until
+    /// it has something, registering for a wake-up in between.
+    fn poll_with<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut take: impl FnMut(&Slot<K>) -> Option<Option<T>>,
+    ) -> Poll<Option<T>> {
         loop {
-            let (key, change) = {
-                let mut q = self.slot.lock();
-                let Some(key) = q.order.pop_front() else {
-                    return if q.closed { Some(None) } else { None };
-                };
-                let Some(change) = q.pending.remove(&key) else { continue };
-                (key, change)
-            };
-            // Decoding happens outside the queue's lock, so the writer never waits on it.
-            match change {
-                Change::Deleted(obj) => return Some(Some(Changed::Deleted(obj))),
-                Change::Applied => {
-                    // The current state; if it is gone a Deleted change is already queued.
-                    let current = self.shared.read().objects.get(&key).map(|e| e.clone_value());
-                    if let Some(obj) = current.and_then(super::store::Entry::decode_value) {
-                        return Some(Some(Changed::Applied(obj)));
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Stream for Subscription<K> {
-    type Item = Changed<K>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Changed<K>>> {
-        loop {
-            if let Some(next) = self.try_next() {
+            if let Some(next) = take(&self.slot) {
                 self.waiting = None;
                 return Poll::Ready(next);
             }
@@ -177,7 +81,7 @@ impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Stream for Subscrip
                 Poll::Ready(()) => self.waiting = None,
                 Poll::Pending => {
                     // A change may have arrived between the check and the registration.
-                    if let Some(next) = self.try_next() {
+                    if let Some(next) = take(&self.slot) {
                         self.waiting = None;
                         return Poll::Ready(next);
                     }
@@ -185,5 +89,78 @@ impl<K: serde::de::DeserializeOwned + Send + Sync + 'static> Stream for Subscrip
                 }
             }
         }
+    }
+}
+
+/// A stream of [`Changed`] objects of a store: first its whole state, then every change.
+/// It ends when the store's writer is dropped.
+pub struct Subscription<K> {
+    waiter: Waiter<K>,
+    shared: Arc<Shared<K>>,
+}
+
+impl<K> Subscription<K> {
+    pub(crate) fn new(slot: Arc<Slot<K>>, shared: Arc<Shared<K>>) -> Self {
+        Self { waiter: Waiter { slot, waiting: None }, shared }
+    }
+}
+
+fn take_changed<K: DeserializeOwned>(slot: &Slot<K>, shared: &Shared<K>) -> Option<Option<Changed<K>>> {
+    loop {
+        let (key, pending) = match slot.lock().pop() {
+            Ok(next) => next,
+            Err(closed) => return closed.then_some(None),
+        };
+        // Decoding happens outside the queue's lock, so the writer never waits on it.
+        match pending.change {
+            Change::Deleted(last) => {
+                if let Some(obj) = last.decode() {
+                    return Some(Some(Changed::Deleted(obj)));
+                }
+            }
+            Change::Applied => {
+                // The current state; if it is gone a Deleted change is already queued.
+                if let Some(obj) = shared.value(&key).and_then(|v| v.decode()) {
+                    return Some(Some(Changed::Applied(obj)));
+                }
+            }
+        }
+    }
+}
+
+impl<K: DeserializeOwned + Send + Sync + 'static> Stream for Subscription<K> {
+    type Item = Changed<K>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Changed<K>>> {
+        let this = self.get_mut();
+        let shared = &this.shared;
+        this.waiter.poll_with(cx, |slot| take_changed(slot, shared))
+    }
+}
+
+/// A stream of [`KeyChange`]s of a store: first a resync change for every stored key, then each
+/// change. Nothing is decoded. It ends when the store's writer is dropped.
+pub struct KeySubscription<K> {
+    waiter: Waiter<K>,
+}
+
+impl<K> KeySubscription<K> {
+    pub(crate) fn new(slot: Arc<Slot<K>>) -> Self {
+        Self { waiter: Waiter { slot, waiting: None } }
+    }
+}
+
+impl<K: Send + Sync + 'static> Stream for KeySubscription<K> {
+    type Item = KeyChange;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<KeyChange>> {
+        self.get_mut().waiter.poll_with(cx, |slot| match slot.lock().pop() {
+            Ok((key, p)) => Some(Some(KeyChange {
+                key,
+                deleted: matches!(p.change, Change::Deleted(_)),
+                resync: p.resync,
+            })),
+            Err(closed) => closed.then_some(None),
+        })
     }
 }
