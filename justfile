@@ -65,7 +65,12 @@ fuzz seconds="60":
             managed_fields) cp $fixtures/*.json "corpus/$target/" ;;
         esac
         echo "fuzzing $target for {{seconds}} s"
-        cargo +nightly fuzz run --sanitizer none "$target" "corpus/$target" -- -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 2>&1 | tail -n 3
+        if ! cargo +nightly fuzz run --sanitizer none "$target" "corpus/$target" -- -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 > "corpus/$target.log" 2>&1; then
+            grep -v -E '^#[0-9]+|^INFO' "corpus/$target.log" | tail -n 60
+            echo "fuzz target $target failed; the input is under fuzz/artifacts/$target"
+            exit 1
+        fi
+        grep -E '^Done' "corpus/$target.log"
     done
 
 # Run every example that needs no person against a fresh local control plane (CI calls this).
@@ -93,7 +98,7 @@ examples: control-plane
     run "$ex/apply" "$dir/m.yaml"
     sed -i 's/debug: "false"/debug: "true"/' "$dir/m.yaml"
     run "$ex/apply" --dry-run "$dir/m.yaml" | tee "$dir/plan"
-    grep -q "configured (dry run)" "$dir/plan" && grep -q "+ *debug: 'true'" "$dir/plan"
+    grep -q "configured (dry run)" "$dir/plan" && grep -q '+ *debug: .true.' "$dir/plan"
     run "$ex/apply" "$dir/m.yaml"
     run "$ex/apply" "$dir/m.yaml" | tee "$dir/again"; grep -q "app-flags (default): unchanged" "$dir/again"
     echo; echo "examples: all ran"

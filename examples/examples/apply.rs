@@ -13,8 +13,8 @@
 //! ```text
 //! configmap/app-config (default): created
 //! configmap/app-flags (default): configured
-//!   -   debug: 'false'
-//!   +   debug: 'true'
+//!   -   debug: "false"
+//!   +   debug: "true"
 //! ```
 //!
 //! `--force-conflicts` takes over fields another manager owns (kubectl's flag of the same name).
@@ -53,12 +53,12 @@ fn diff(old: &str, new: &str) -> Vec<String> {
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             (i, j) = (i + 1, j + 1);
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push(format!("- {}", a[i]));
             i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
         }
     }
     out
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn a_line_diff_shows_what_changed() {
         assert!(diff("a\nb\n", "a\nb\n").is_empty());
-        assert_eq!(diff("a\nb\nc", "a\nx\nc"), ["+ x", "- b"]);
+        assert_eq!(diff("a\nb\nc", "a\nx\nc"), ["- b", "+ x"]);
         assert_eq!(diff("", "a"), ["+ a"]);
     }
 }

@@ -41,7 +41,8 @@ async fn main() -> anyhow::Result<()> {
                 ]
             })
             .collect();
-        rows.sort_by(|a, b| (&a[2], &a[0]).cmp(&(&b[2], &b[0])));
+        // As kubectl: the core group first, then by group, then by name.
+        rows.sort_by(|a, b| (a[2].contains('/'), &a[2], &a[0]).cmp(&(b[2].contains('/'), &b[2], &b[0])));
         rows.insert(0, ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"].map(String::from));
         let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
         for row in rows {

@@ -24,9 +24,16 @@
 //! ```
 
 pub mod controller;
+pub mod events;
+pub mod finalizer;
+pub mod leader;
+pub mod metrics;
+pub mod predicates;
 pub mod reflector;
 pub mod scheduler;
+pub mod wait;
 pub mod watcher;
 
+pub use controller::Controller;
 pub use reflector::{Store, reflector};
 pub use watcher::{Event, watcher};

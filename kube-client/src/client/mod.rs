@@ -114,6 +114,29 @@ impl Client {
         &self.default_namespace
     }
 
+    /// Wraps the client's whole stack (retries included, so each call is seen once) in a tower
+    /// layer: request metrics, extra headers, fault injection in tests. Clones made before this
+    /// call keep the old stack.
+    ///
+    /// ```no_run
+    /// # fn run(client: kube_client::Client) {
+    /// let client = client.with_layer(&tower::layer::layer_fn(|inner| inner));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_layer<L>(self, layer: &L) -> Self
+    where
+        L: tower::Layer<HttpService>,
+        L::Service: tower::Service<http::Request<Bytes>, Response = Response<Body>, Error = BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<Bytes>>>::Future: Send + 'static,
+    {
+        Self { service: BoxCloneSyncService::new(layer.layer(self.service)), ..self }
+    }
+
     fn absolute(&self, uri: &http::Uri) -> Result<http::Uri, Error> {
         let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let full = format!("{}{}", self.base.path_prefix, path_and_query);

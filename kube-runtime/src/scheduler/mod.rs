@@ -145,9 +145,14 @@ impl<R: Clone> Scheduler<R> {
 
     /// An empty queue with another retry policy.
     pub fn with_rate_limit(config: Config, rate_limit: impl RateLimit) -> Self {
+        Self::with_rate_limit_boxed(config, Box::new(rate_limit))
+    }
+
+    /// An empty queue with a boxed retry policy.
+    pub fn with_rate_limit_boxed(config: Config, rate_limit: Box<dyn RateLimit>) -> Self {
         Self {
             config,
-            rate_limit: Box::new(rate_limit),
+            rate_limit,
             failures: Failures::default(),
             keys: AHashMap::new(),
             live: BTreeSet::new(),
@@ -197,7 +202,7 @@ impl<R: Clone> Scheduler<R> {
 
     /// The next due key, if a worker is free: it is running until [`Scheduler::finish`]ed.
     pub fn pop(&mut self, now: Instant) -> Option<Ready<R>> {
-        if self.config.concurrency != 0 && self.running >= self.config.concurrency {
+        if self.is_full() {
             return None;
         }
         let due =
@@ -295,6 +300,11 @@ impl<R: Clone> Scheduler<R> {
     /// How many keys are running.
     pub fn running(&self) -> usize {
         self.running
+    }
+
+    /// Whether every worker is busy (nothing can be popped until a run finishes).
+    pub fn is_full(&self) -> bool {
+        self.config.concurrency != 0 && self.running >= self.config.concurrency
     }
 
     /// Whether `key` is running.

@@ -75,7 +75,7 @@ impl TokenBucket {
 
     /// Takes a token at `now`: how long until it is available (zero when one is there).
     pub fn take(&mut self, now: Instant) -> Duration {
-        if !(self.rate > 0.0) {
+        if self.rate.is_nan() || self.rate <= 0.0 {
             return Duration::ZERO;
         }
         if let Some(last) = self.last {
