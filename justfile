@@ -28,6 +28,9 @@ lint:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
     # kube-core stays free of IO and async runtimes.
     ! cargo tree -p kube-core -e normal --prefix none | grep -E '^(tokio|hyper|mio|futures|async-|reqwest|socket2) '
+    # The aws-lc-rs TLS provider builds through the facade, and then alone: ring is not linked.
+    cargo check -p kube --no-default-features --features client,runtime,aws-lc-rs --quiet
+    ! cargo tree -p kube --no-default-features --features client,runtime,aws-lc-rs -e normal --prefix none | grep -E '^ring '
     # The fuzz targets (their own workspace) keep compiling on stable.
     cargo fmt --manifest-path fuzz/Cargo.toml -- --check
     CARGO_TARGET_DIR="${CARGO_TARGET_DIR}-fuzz" cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings

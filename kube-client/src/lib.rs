@@ -2,6 +2,7 @@
 //! transport and a typed `Api` for every resource.
 
 pub mod api;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod discovery;

@@ -2,8 +2,8 @@
 //! a plugin returning only a certificate, and a certificate rotated when it expires, through
 //! one `Client` (and one HTTP/2 connection pool).
 //!
-//! OIDC is tested against a local issuer in the unit tests of `config::oidc` and
-//! `client::auth` (an apiserver with OIDC flags is not started here).
+//! OIDC is tested against a local issuer in the unit tests of `auth::oidc` and
+//! `auth::layer` (an apiserver with OIDC flags is not started here).
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,7 +19,8 @@ use std::{
 use k8s_openapi::api::{authentication::v1::SelfSubjectReview, core::v1::Namespace};
 use kube_client::{
     Client, Config, Error,
-    config::{Auth, ExecAuth, ExecConfig, ExecInteractiveMode, parse_certificates},
+    auth::{Auth, ExecAuth},
+    config::{ExecConfig, ExecInteractiveMode, certificates_from_pem},
 };
 use kube_core::{
     ObjectList, Resource,
@@ -113,7 +114,7 @@ async fn exec_client_certificate_is_rotated_when_it_expires() {
     let plugin = file_plugin(dir.path());
 
     let mut config = Config::new(env().server_url().parse().unwrap());
-    config.root_certs = parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.root_certs = certificates_from_pem(env().ca_pem().as_bytes()).unwrap();
     let exec = ExecConfig {
         api_version: Some("client.authentication.k8s.io/v1".into()),
         command: plugin.display().to_string(),

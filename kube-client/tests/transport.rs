@@ -16,10 +16,7 @@ use std::{
 use common::{config_from, env, write_exec_kubeconfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube_client::{
-    Client, Config, Error,
-    config::{Auth, SecretString},
-};
+use kube_client::{Client, Config, Error, auth::Auth, config::SecretString};
 use kube_core::{
     ObjectList, Resource, WatchEvent,
     params::{GetParams, ListParams, PostParams, WatchParams},
@@ -50,7 +47,7 @@ async fn client_certificate_over_http2() {
 #[tokio::test]
 async fn bearer_token() {
     let mut config = Config::new(env().server_url().parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().ca_pem().as_bytes()).unwrap();
     config.auth = Auth::Token(SecretString::new(env().token_admin().token().unwrap()));
     let client = Client::try_from(config).unwrap();
     get_default_namespace(&client).await.unwrap();
@@ -59,7 +56,7 @@ async fn bearer_token() {
 #[tokio::test]
 async fn bad_token_is_a_typed_401() {
     let mut config = Config::new(env().server_url().parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(env().ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().ca_pem().as_bytes()).unwrap();
     config.auth = Auth::Token(SecretString::new("not-a-valid-token"));
     let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
     let status = err.status().unwrap_or_else(|| panic!("expected an api error, got {err}"));
@@ -80,7 +77,7 @@ async fn user_without_rights_is_a_typed_403() {
 #[tokio::test]
 async fn unknown_ca_is_a_tls_transport_error() {
     let mut config = admin_config();
-    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().client_ca_pem().as_bytes()).unwrap();
     let err = get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err}");
     let chain = format!("{:?}", anyhow_chain(&err));
@@ -243,7 +240,7 @@ async fn tls_server_name_and_insecure_skip_verify() {
 
     // Without the CA, verification fails, unless it is turned off.
     let mut config = admin_config();
-    config.root_certs = kube_client::config::parse_certificates(env().client_ca_pem().as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(env().client_ca_pem().as_bytes()).unwrap();
     config.accept_invalid_certs = true;
     get_default_namespace(&Client::try_from(config).unwrap()).await.unwrap();
 }
@@ -296,25 +293,7 @@ async fn proxies_from_the_environment() {
 fn start_http1_server(body: &'static str) -> (String, String) {
     use std::io::{BufRead, BufReader, Write};
 
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let cert =
-        CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
-    let server = rustls::ServerConfig::builder_with_provider(kube_client::client::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    let server = Arc::new(server);
+    let kube_test::LoopbackTls { ca_pem, server_config: server } = kube_test::LoopbackTls::new().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -339,7 +318,7 @@ fn start_http1_server(body: &'static str) -> (String, String) {
             });
         }
     });
-    (url, ca.pem())
+    (url, ca_pem)
 }
 
 #[tokio::test]
@@ -347,7 +326,7 @@ async fn falls_back_to_http1_when_the_server_offers_no_http2() {
     let (url, ca) =
         start_http1_server(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"}}"#);
     let mut config = Config::new(url.parse().unwrap());
-    config.root_certs = kube_client::config::parse_certificates(ca.as_bytes()).unwrap();
+    config.root_certs = kube_client::config::certificates_from_pem(ca.as_bytes()).unwrap();
     let client = Client::try_from(config).unwrap();
     let req = Request::new(Namespace::url_path(&(), None)).get("default", &GetParams::default()).unwrap();
     let resp = client.send(req).await.unwrap();

@@ -2,6 +2,7 @@
 
 /// Why a request could not be built. Nothing was sent.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A parameter, or a combination of parameters, the API server would reject.
     #[error("invalid {param}: {reason}")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A string that is not a valid group/version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseGroupVersionError {
     /// The string was empty.
     #[error("empty group/version: expected \"v1\" or \"group/version\"")]

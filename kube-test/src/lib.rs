@@ -47,6 +47,7 @@ mod http;
 mod kubeconfig;
 mod kubectl;
 mod supervise;
+mod tls_server;
 mod users;
 mod wait;
 
@@ -57,4 +58,5 @@ pub use error::{Error, Result};
 pub use http::RawResponse;
 pub use kubeconfig::{CLUSTER_NAME, Kubeconfig};
 pub use kubectl::{KUBECTL_DEADLINE, KUBECTL_REQUEST_TIMEOUT};
+pub use tls_server::LoopbackTls;
 pub use users::{ADMIN_USER, Credentials, SYSTEM_MASTERS, TOKEN_ADMIN_USER, User};

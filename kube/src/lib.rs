@@ -6,7 +6,7 @@
 //! | feature | default | what it brings |
 //! |---|---|---|
 //! | — | always | [`core`]: API shapes, parameters, request building (no IO) |
-//! | `client` | yes | [`client`]: configuration, transport, [`Api`], discovery |
+//! | `client` | yes | [`client`]: transport, [`Api`], discovery; [`config`] (kubeconfig, in-cluster) and [`auth`] (credentials) |
 //! | `runtime` | no | [`runtime`]: watchers, reflectors, stores |
 //! | `derive` | no | `CustomResource`: custom resource types and their CRDs (not yet available) |
 //!
@@ -29,7 +29,7 @@ pub use kube_core::{Resource, ResourceExt};
 #[cfg(feature = "client")]
 pub use kube_client as client;
 #[cfg(feature = "client")]
-pub use kube_client::{Api, Client, Config, Error, api, discovery};
+pub use kube_client::{Api, Client, Config, Error, api, auth, config, discovery};
 
 #[cfg(feature = "runtime")]
 pub use kube_runtime as runtime;

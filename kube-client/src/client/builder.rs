@@ -16,7 +16,6 @@ use tower::{ServiceBuilder, util::BoxCloneSyncService};
 
 use super::{
     Client, HttpService,
-    auth::AuthLayer,
     connector::{HttpsConnector, ProxyConnector},
     headers::{self, HeadersLayer},
     progress::{ProgressBody, ProgressLayer, ProgressTimeouts},
@@ -24,7 +23,11 @@ use super::{
     retry::{RetryLayer, RetryPolicy},
     tls::{self, RotatingClientCert},
 };
-use crate::{Config, Error, config::Auth, error::BoxError};
+use crate::{
+    Config, Error,
+    auth::{Auth, layer::AuthLayer},
+    error::{BoxError, SettingError, TlsError},
+};
 
 type Connector = HttpsConnector;
 
@@ -167,11 +170,11 @@ impl ClientBuilder {
             (None, None) => tls::client_config(&config.root_certs, config.accept_invalid_certs, None)?,
         };
         let proxy = ProxyConnector::new(config.proxy_url.as_ref(), config.connect_timeout)
-            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            .map_err(SettingError::Proxy)?;
         let server_name = match &config.tls_server_name {
             Some(name) => Some(
                 rustls::pki_types::ServerName::try_from(name.clone())
-                    .map_err(|e| Error::Tls(format!("invalid tls-server-name {name:?}: {e}")))?,
+                    .map_err(|source| TlsError::ServerName { name: name.clone(), source })?,
             ),
             None => None,
         };
@@ -208,11 +211,7 @@ impl ClientBuilder {
             .no_zstd();
 
         let mut fixed = HeaderMap::new();
-        fixed.insert(
-            USER_AGENT,
-            HeaderValue::try_from(&self.user_agent)
-                .map_err(|e| Error::InvalidConfig(format!("invalid user agent: {e}")))?,
-        );
+        fixed.insert(USER_AGENT, HeaderValue::try_from(&self.user_agent).map_err(SettingError::UserAgent)?);
         fixed.extend(headers::impersonation_headers(&config.impersonation)?);
 
         let core = ServiceBuilder::new()

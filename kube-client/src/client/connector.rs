@@ -29,8 +29,6 @@ use crate::error::BoxError;
 /// Where connections go.
 #[derive(Clone)]
 pub enum ProxyConnector {
-    /// Straight to the server.
-    Direct(HttpConnector),
     /// Through the HTTP proxy named in the kubeconfig, for every destination.
     Fixed(Tunnel<HttpConnector>),
     /// Through the SOCKS5 proxy named in the kubeconfig, for every destination.
@@ -48,7 +46,6 @@ pub enum ProxyConnector {
 impl std::fmt::Debug for ProxyConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Direct(_) => "ProxyConnector::Direct",
             Self::Fixed(_) => "ProxyConnector::Fixed",
             Self::Socks(_) => "ProxyConnector::Socks",
             Self::FromEnv { .. } => "ProxyConnector::FromEnv",
@@ -98,15 +95,6 @@ impl ProxyConnector {
         let matcher = Matcher::from_env();
         Ok(Self::FromEnv { matcher: std::sync::Arc::new(matcher), http })
     }
-
-    /// Straight connections only, ignoring the environment.
-    pub fn direct(connect_timeout: Option<Duration>) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(connect_timeout);
-        Self::Direct(http)
-    }
 }
 
 /// A SOCKS5 connector for the proxy at `url` (`socks5://host[:port]`; its credentials, if any,
@@ -155,9 +143,6 @@ fn basic_auth_of(url: &Uri) -> Option<http::HeaderValue> {
     value.set_sensitive(true);
     Some(value)
 }
-
-/// The default [`HttpsConnector`] handshake timeout, client-go's `TLSHandshakeTimeout`.
-pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS handshake did not complete in time: the server (or something in the way) accepted
 /// the connection but does not speak TLS, or stalls.
@@ -263,7 +248,7 @@ impl Service<Uri> for ProxyConnector {
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         match self {
-            Self::Direct(http) | Self::FromEnv { http, .. } => http.poll_ready(cx).map_err(Into::into),
+            Self::FromEnv { http, .. } => http.poll_ready(cx).map_err(Into::into),
             Self::Fixed(tunnel) => tunnel.poll_ready(cx).map_err(Into::into),
             Self::Socks(socks) => socks.poll_ready(cx).map_err(Into::into),
         }
@@ -271,10 +256,6 @@ impl Service<Uri> for ProxyConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         match self {
-            Self::Direct(http) => {
-                let fut = http.call(dst);
-                Box::pin(async move { fut.await.map_err(Into::into) })
-            }
             Self::Fixed(tunnel) => {
                 let fut = tunnel.call(dst);
                 Box::pin(async move { fut.await.map_err(Into::into) })

@@ -8,7 +8,7 @@ use std::{
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use tower::{Layer, Service};
 
-use crate::{Error, config::Impersonation};
+use crate::{Error, config::Impersonation, error::SettingError};
 
 /// The default `User-Agent`.
 pub const USER_AGENT: &str = concat!("kube-client/", env!("CARGO_PKG_VERSION"));
@@ -18,7 +18,7 @@ pub fn impersonation_headers(imp: &Impersonation) -> Result<HeaderMap, Error> {
     let mut headers = HeaderMap::new();
     let value = |v: &str| {
         HeaderValue::try_from(v)
-            .map_err(|e| Error::InvalidConfig(format!("invalid impersonation value {v:?}: {e}")))
+            .map_err(|source| SettingError::ImpersonationValue { value: v.to_owned(), source })
     };
     if let Some(user) = &imp.user {
         headers.append("impersonate-user", value(user)?);
@@ -33,7 +33,7 @@ pub fn impersonation_headers(imp: &Impersonation) -> Result<HeaderMap, Error> {
         // Extra keys go in the header name, percent-encoded as the API server expects.
         let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
         let name = HeaderName::try_from(format!("impersonate-extra-{}", encoded.to_lowercase()))
-            .map_err(|e| Error::InvalidConfig(format!("invalid impersonation extra key {key:?}: {e}")))?;
+            .map_err(|source| SettingError::ImpersonationExtraKey { key: key.clone(), source })?;
         for v in values {
             headers.append(name.clone(), value(v)?);
         }

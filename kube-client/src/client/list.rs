@@ -4,7 +4,7 @@
 //!
 //! The body is scanned, not parsed: the scanner follows JSON's strings and nesting to find where
 //! each element of `items` starts and ends, hands the element's bytes to the one
-//! [`decode`](super::decode::decode) function, and decodes the list's `metadata` (resourceVersion,
+//! [`decode`] function, and decodes the list's `metadata` (resourceVersion,
 //! continue token) wherever it stands in the object.
 
 use std::collections::VecDeque;

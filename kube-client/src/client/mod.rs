@@ -2,23 +2,23 @@
 //! headers, authentication, timeout, compression) over hyper and rustls, and decodes responses:
 //! JSON, text, byte and line streams, and watch events.
 
-pub mod auth;
 mod builder;
-pub mod connector;
+pub(crate) mod connector;
 pub mod decode;
-pub mod headers;
-pub mod lines;
+mod headers;
+mod lines;
 pub mod list;
 pub mod progress;
 pub mod rate_limit;
 pub mod retry;
-pub mod tls;
-pub mod watch;
+pub(crate) mod tls;
+mod watch;
 
 use std::{sync::Arc, time::Instant};
 
 pub use builder::{ClientBuilder, DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT};
 use bytes::Bytes;
+pub use connector::ProxyError;
 use futures::{Stream, StreamExt, TryStreamExt};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, BodyStream, combinators::UnsyncBoxBody};
@@ -33,7 +33,7 @@ use self::{
 };
 use crate::{
     Error,
-    error::{BoxError, uri_path},
+    error::{BoxError, SettingError, uri_path},
 };
 
 /// The body of a response.
@@ -91,7 +91,7 @@ impl Client {
     ) -> Result<Self, Error> {
         let parts = cluster_url.clone().into_parts();
         let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
-            return Err(Error::InvalidConfig(format!("cluster url {cluster_url} needs a scheme and a host")));
+            return Err(SettingError::ClusterUrl { url: cluster_url.to_string() }.into());
         };
         let path_prefix =
             parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();
@@ -105,9 +105,7 @@ impl Client {
     /// A client from [`Config::infer`](crate::Config::infer): `$KUBECONFIG`, `~/.kube/config`,
     /// or the in-cluster service account.
     pub async fn try_default() -> Result<Self, Error> {
-        let config = tokio::task::spawn_blocking(crate::Config::infer)
-            .await
-            .map_err(|e| Error::Auth(format!("configuration task failed: {e}").into()))??;
+        let config = tokio::task::spawn_blocking(crate::Config::infer).await.map_err(Error::ConfigTask)??;
         Self::try_from(config)
     }
 
@@ -325,8 +323,8 @@ fn classify(e: BoxError, path: String) -> Error {
         tracing::debug!(error = %e, source = ?e.source(), "request timed out");
         return Error::Timeout { uri: path };
     }
-    match e.downcast::<auth::AuthError>() {
-        Ok(auth) => Error::Auth(Box::new(auth.0)),
+    match e.downcast::<crate::auth::Error>() {
+        Ok(auth) => Error::Auth(*auth),
         Err(e) => Error::Transport { uri: path, source: e },
     }
 }

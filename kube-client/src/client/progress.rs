@@ -29,11 +29,7 @@ use tower::{Layer, Service};
 
 use crate::error::BoxError;
 
-/// The default [`Config::progress_timeout`](crate::Config::progress_timeout).
-pub const DEFAULT_PROGRESS_TIMEOUT: Duration = Duration::from_secs(60);
-/// The default [`Config::watch_progress_timeout`](crate::Config::watch_progress_timeout): two
-/// bookmark intervals of the API server's watch cache (one minute each).
-pub const DEFAULT_WATCH_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
+pub use crate::config::{DEFAULT_PROGRESS_TIMEOUT, DEFAULT_WATCH_PROGRESS_TIMEOUT};
 
 /// A request extension setting the progress timeout of its response body, whatever the
 /// request is; `ProgressTimeout(None)` turns it off.

@@ -1,8 +1,12 @@
-//! TLS for the client: rustls with the `ring` provider.
+//! TLS for the client: rustls with the crypto provider the crate's features choose.
 //!
-//! Why `ring`: it builds in about 14 s here against 42 s for `aws-lc-rs`, needs no C toolchain
-//! beyond a compiler nor cmake, and covers everything a cluster uses (TLS 1.2 and 1.3 with RSA and
-//! ECDSA certificates). A FIPS requirement would be the reason to pick `aws-lc-rs` instead.
+//! - `ring` (the default): builds in about 14 s here against 42 s for `aws-lc-rs`, needs no C
+//!   toolchain beyond a compiler nor cmake, and covers everything a cluster uses (TLS 1.2 and 1.3
+//!   with RSA and ECDSA certificates).
+//! - `aws-lc-rs`: for FIPS requirements. When both features are on, it is the one used.
+//!
+//! Every TLS connection of the client (to the API server and to an OIDC issuer) uses
+//! [`provider`]; rustls's process-wide default provider is neither read nor set.
 
 use std::sync::{
     Arc, Once, PoisonError, RwLock,
@@ -20,11 +24,26 @@ use rustls::{
     sign::CertifiedKey,
 };
 
-use crate::{Error, config::Identity};
+use crate::{config::Identity, error::TlsError};
 
-/// The crypto provider every TLS connection of this client uses.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!(
+    "kube-client needs a TLS crypto provider: enable its `ring` feature (the default) or `aws-lc-rs`"
+);
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+fn default_provider() -> CryptoProvider {
+    // never built: the compile_error above stops the build; this keeps it the only error
+    unreachable!()
+}
+#[cfg(feature = "aws-lc-rs")]
+use rustls::crypto::aws_lc_rs::default_provider;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use rustls::crypto::ring::default_provider;
+
+/// The crypto provider every TLS connection of this client uses: aws-lc-rs when the `aws-lc-rs`
+/// feature is on, else ring.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(default_provider())
 }
 
 /// Builds the rustls configuration: the cluster's CA (or the system's roots when none is given),
@@ -33,12 +52,12 @@ pub fn client_config(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-) -> Result<ClientConfig, Error> {
+) -> Result<ClientConfig, TlsError> {
     let builder = verifying_builder(root_certs, accept_invalid_certs)?;
     let config = match identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| Error::Tls(format!("invalid client certificate or key: {e}")))?,
+        Some((chain, key)) => {
+            builder.with_client_auth_cert(chain, key).map_err(TlsError::ClientCertificate)?
+        }
         None => builder.with_no_client_auth(),
     };
     // ALPN (h2, then http/1.1) is set by the connector.
@@ -54,7 +73,7 @@ pub fn client_config_with_cert_resolver(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
     resolver: Arc<dyn ResolvesClientCert>,
-) -> Result<ClientConfig, Error> {
+) -> Result<ClientConfig, TlsError> {
     let mut config = verifying_builder(root_certs, accept_invalid_certs)?.with_client_cert_resolver(resolver);
     config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
@@ -63,10 +82,10 @@ pub fn client_config_with_cert_resolver(
 fn verifying_builder(
     root_certs: &[CertificateDer<'static>],
     accept_invalid_certs: bool,
-) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, Error> {
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, TlsError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(format!("failed to select tls versions: {e}")))?;
+        .map_err(TlsError::ProtocolVersions)?;
     let builder = if accept_invalid_certs {
         static WARN: Once = Once::new();
         WARN.call_once(|| {
@@ -80,7 +99,7 @@ fn verifying_builder(
 }
 
 /// The given CA certificates, or the system's roots when none are given.
-pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, Error> {
+pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
     if root_certs.is_empty() {
         let native = rustls_native_certs::load_native_certs();
@@ -92,9 +111,7 @@ pub(crate) fn root_store(root_certs: &[CertificateDer<'static>]) -> Result<RootC
         return Ok(store);
     }
     for (i, cert) in root_certs.iter().enumerate() {
-        store
-            .add(cert.clone())
-            .map_err(|e| Error::Tls(format!("invalid certificate authority (certificate {}): {e}", i + 1)))?;
+        store.add(cert.clone()).map_err(|source| TlsError::CertificateAuthority { number: i + 1, source })?;
     }
     Ok(store)
 }
@@ -147,17 +164,6 @@ impl ServerCertVerifier for NoVerification {
 /// current certificate to each new TLS handshake without blocking. Each change bumps the
 /// [generation](RotatingClientCert::generation), which the client uses to stop reusing
 /// connections made with an older certificate.
-///
-/// ```
-/// use std::sync::Arc;
-/// use kube_client::client::tls::{RotatingClientCert, client_config_with_cert_resolver};
-///
-/// let cert = Arc::new(RotatingClientCert::new());
-/// assert_eq!(cert.generation(), 0);
-/// assert!(cert.current().is_none());
-/// let tls = client_config_with_cert_resolver(&[], true, cert.clone())?;
-/// # Ok::<(), kube_client::Error>(())
-/// ```
 #[derive(Default)]
 pub struct RotatingClientCert {
     current: RwLock<Option<Current>>,
@@ -178,7 +184,7 @@ impl RotatingClientCert {
     /// Serves `identity` from now on (`None`: no client certificate). Returns whether it differs
     /// from the one served so far; the generation grows by one when it does.
     ///
-    /// Fails when the key cannot be used by the `ring` provider or does not match the
+    /// Fails when the key cannot be used by the crypto [`provider`] or does not match the
     /// certificate; the current certificate is kept then.
     pub fn update(&self, identity: Option<&Identity>) -> Result<bool, rustls::Error> {
         let same = |current: &Option<Current>| current.as_ref().map(|c| &c.identity) == identity;
@@ -243,12 +249,20 @@ impl std::fmt::Debug for RotatingClientCert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Identity, parse_certificates};
+    use crate::config::{Identity, certificates_from_pem};
 
     fn identity(cn: &str) -> (Identity, String) {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap().self_signed(&key).unwrap();
         (Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap(), cert.pem())
+    }
+
+    #[test]
+    fn the_features_choose_the_provider() {
+        // the provider's random number source names its library
+        let debug = format!("{:?}", provider());
+        let expected = if cfg!(feature = "aws-lc-rs") { "AwsLcRs" } else { "Ring" };
+        assert!(debug.contains(expected), "{debug}");
     }
 
     #[test]
@@ -263,19 +277,19 @@ mod tests {
         assert!(!cert.update(Some(&a)).unwrap(), "the same certificate is no change");
         assert_eq!(cert.generation(), 1);
         let served = cert.resolve(&[], &[SignatureScheme::ECDSA_NISTP256_SHA256]).unwrap();
-        assert_eq!(served.cert, parse_certificates(a_pem.as_bytes()).unwrap());
+        assert_eq!(served.cert, certificates_from_pem(a_pem.as_bytes()).unwrap());
         assert!(cert.has_certs());
 
         let (b, b_pem) = identity("b");
         assert!(cert.update(Some(&b)).unwrap());
         assert_eq!(cert.generation(), 2);
-        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+        assert_eq!(cert.current().unwrap().cert, certificates_from_pem(b_pem.as_bytes()).unwrap());
 
         // a key that does not match its certificate is refused and the old one kept
         let mismatched = Identity::new(a.cert_chain().to_vec(), b.key().clone_key());
         assert!(cert.update(Some(&mismatched)).is_err());
         assert_eq!(cert.generation(), 2);
-        assert_eq!(cert.current().unwrap().cert, parse_certificates(b_pem.as_bytes()).unwrap());
+        assert_eq!(cert.current().unwrap().cert, certificates_from_pem(b_pem.as_bytes()).unwrap());
 
         assert!(cert.update(None).unwrap());
         assert!(cert.current().is_none());

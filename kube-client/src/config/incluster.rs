@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::auth::Auth;
 use super::error::{Error, Result};
-use super::tls::parse_certificates;
-use super::token_file::TokenFile;
+use super::pem::certificates_from_pem;
 use super::{Config, DEFAULT_NAMESPACE};
+use crate::auth::{Auth, TokenFile};
 
 /// Where Kubernetes mounts the service account's files in a pod.
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -44,10 +43,10 @@ pub(crate) fn load(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<C
     let token_path = file("token");
     let tokens = TokenFile::new(&token_path);
     // fail now rather than on the first request when there is no token
-    tokens.token()?;
+    tokens.token().map_err(|e| Error::ServiceAccountToken(Box::new(e)))?;
 
     let ca_path = file("ca.crt");
-    let root_certs = parse_certificates(&read(&ca_path)?)
+    let root_certs = certificates_from_pem(&read(&ca_path)?)
         .map_err(|source| Error::ServiceAccountCa { path: ca_path.clone(), source })?;
 
     let ns_path = file("namespace");
@@ -77,7 +76,7 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tls::tests::{BAD_PEM, TEST_CERT};
+    use super::super::pem::tests::{BAD_PEM, TEST_CERT};
     use super::*;
 
     fn env<'a>(host: &'a str, port: &'a str) -> impl Fn(&str) -> Option<String> + 'a {

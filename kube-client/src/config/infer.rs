@@ -112,7 +112,7 @@ fn no_home() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tls::tests::TEST_CERT;
+    use super::super::pem::tests::TEST_CERT;
     use super::*;
     use std::collections::HashMap;
 

@@ -6,37 +6,31 @@
 //!   client [`Identity`], request credentials ([`Auth`]), impersonation and timeouts. Build it with
 //!   [`Config::infer`], [`Config::from_kubeconfig`], [`Config::from_custom_kubeconfig`],
 //!   [`Config::incluster`] or [`Config::new`].
-//! - [`ExecAuth`] runs exec credential plugins and caches their credentials; [`TokenFile`]
-//!   re-reads rotated bearer tokens; [`OidcAuth`] refreshes the `oidc` auth provider's id-token.
+//! - The credentials themselves (token files, exec plugins, OIDC) live in [`crate::auth`].
 //!
 //! Secrets (tokens, passwords, keys) never appear in `Debug` output or error messages.
 
-mod auth;
 mod error;
-mod exec;
-mod exec_cache;
+mod field_data;
+mod identity;
+mod impersonation;
 mod incluster;
 mod infer;
 mod kubeconfig;
 mod loader;
-mod oidc;
+mod pem;
 mod resolve;
 mod secret;
-mod tls;
-mod token_file;
 
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 
-pub(crate) use auth::bearer_header;
-pub use auth::{Auth, Impersonation};
+use crate::auth::Auth;
+
 pub use error::{EntryKind, Error, FieldRef, InferAttempt, ParseError, PemError, Result};
-pub use exec::{
-    EXEC_API_V1, EXEC_API_V1BETA1, EXEC_CLUSTER_EXTENSION, EXEC_INFO_ENV, ExecClusterInfo, ExecCredential,
-    run_exec,
-};
-pub use exec_cache::{DEFAULT_EXPIRY_SKEW, ExecAuth, MIN_RERUN_INTERVAL};
+pub use identity::Identity;
+pub use impersonation::Impersonation;
 pub use incluster::{SERVICE_ACCOUNT_DIR, SERVICE_HOST_ENV, SERVICE_PORT_ENV};
 pub use kubeconfig::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, ExecInteractiveMode, Kubeconfig,
@@ -44,12 +38,11 @@ pub use kubeconfig::{
 };
 pub use loader::{KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths};
 #[cfg(test)]
-pub(crate) use oidc::tests as oidc_test;
-pub use oidc::{OIDC_REQUEST_TIMEOUT, OidcAuth, OidcConfig, OidcError};
+pub(crate) use pem::tests as pem_test;
+pub use pem::{certificates_from_pem, private_key_from_pem};
 pub use resolve::{KubeConfigOptions, KubeconfigSource};
+pub(crate) use secret::{RedactedUrl, redact_opt};
 pub use secret::{SecretString, redact_url};
-pub use tls::{Identity, parse_certificates, parse_private_key};
-pub use token_file::{TOKEN_FILE_REFRESH, TokenFile};
 
 /// The namespace used when the context (or the service account) names none.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -57,8 +50,13 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default [`Config::read_timeout`]; longer than the API server's default watch timeout.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(295);
-pub use crate::client::connector::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-pub use crate::client::progress::{DEFAULT_PROGRESS_TIMEOUT, DEFAULT_WATCH_PROGRESS_TIMEOUT};
+/// The default [`Config::tls_handshake_timeout`], client-go's `TLSHandshakeTimeout`.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`Config::progress_timeout`].
+pub const DEFAULT_PROGRESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`Config::watch_progress_timeout`]: two bookmark intervals of the API server's
+/// watch cache (one minute each).
+pub const DEFAULT_WATCH_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A resolved client configuration: everything the HTTP transport needs to reach the cluster
 /// and authenticate.
@@ -66,7 +64,7 @@ pub use crate::client::progress::{DEFAULT_PROGRESS_TIMEOUT, DEFAULT_WATCH_PROGRE
 /// `Debug` output shows no secrets.
 ///
 /// ```
-/// use kube_client::config::{Auth, Config, SecretString};
+/// use kube_client::{auth::Auth, config::{Config, SecretString}};
 ///
 /// let mut config = Config::new("https://127.0.0.1:6443".parse().unwrap());
 /// assert_eq!(config.default_namespace, "default");
@@ -93,7 +91,7 @@ pub struct Config {
     /// Do not ask for compressed responses.
     pub disable_compression: bool,
     /// The client certificate and key for mutual TLS. An exec plugin may give another one:
-    /// see [`ExecAuth::credential`].
+    /// see [`ExecAuth::credential`](crate::auth::ExecAuth::credential).
     pub identity: Option<Identity>,
     /// The credentials for each request.
     pub auth: Auth,
@@ -127,7 +125,7 @@ impl std::fmt::Debug for Config {
             .field("root_certs", &self.root_certs.len())
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .field("tls_server_name", &self.tls_server_name)
-            .field("proxy_url", &secret::RedactedUrl(proxy.as_deref()))
+            .field("proxy_url", &RedactedUrl(proxy.as_deref()))
             .field("disable_compression", &self.disable_compression)
             .field("identity", &self.identity)
             .field("auth", &self.auth)

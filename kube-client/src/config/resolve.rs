@@ -5,15 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Config;
-use super::auth::{Auth, Impersonation};
+use super::Impersonation;
 use super::error::{EntryKind, Error, FieldRef, Result};
-use super::exec::{EXEC_CLUSTER_EXTENSION, ExecClusterInfo};
-use super::exec_cache::ExecAuth;
+use super::field_data::data_or_file;
+use super::identity::Identity;
 use super::kubeconfig::{AuthInfo, AuthProviderConfig, Cluster, Kubeconfig, NamedAuthInfo, NamedCluster};
-use super::oidc::{OidcAuth, OidcConfig};
+use super::pem::{certificates_from_pem, private_key_from_pem};
 use super::secret::{SecretString, redact_url};
-use super::tls::{Identity, data_or_file, parse_certificates, parse_private_key};
-use super::token_file::TokenFile;
+use crate::auth::{Auth, EXEC_CLUSTER_EXTENSION, ExecAuth, ExecClusterInfo, OidcAuth, OidcConfig, TokenFile};
 
 /// Overrides for picking the context, cluster and user (kubectl's `--context`, `--cluster`,
 /// `--user`). Empty means "from the kubeconfig".
@@ -88,7 +87,7 @@ impl Config {
     /// only: a [`Config`] built by hand is used as it is.
     ///
     /// ```
-    /// use kube_client::config::{Auth, Config, KubeConfigOptions, Kubeconfig};
+    /// use kube_client::{auth::Auth, config::{Config, KubeConfigOptions, Kubeconfig}};
     ///
     /// let kc = Kubeconfig::from_yaml(
     ///     "clusters: [{name: c, cluster: {server: 'https://k8s.example.com'}}]\n\
@@ -197,7 +196,7 @@ fn cluster_config(named: &NamedCluster) -> Result<(Config, Option<Vec<u8>>)> {
     let ca_bytes = match ca {
         Some((bytes, from)) => {
             config.root_certs =
-                parse_certificates(&bytes).map_err(|source| Error::Pem { field: from, source })?;
+                certificates_from_pem(&bytes).map_err(|source| Error::Pem { field: from, source })?;
             Some(bytes)
         }
         None => None,
@@ -291,8 +290,8 @@ fn apply_user(config: &mut Config, named: &NamedAuthInfo, exec_cluster: ExecClus
     config.identity = match (cert, key) {
         (Some((cert, cert_field)), Some((key, key_field))) => {
             let chain =
-                parse_certificates(&cert).map_err(|source| Error::Pem { field: cert_field, source })?;
-            let key = parse_private_key(&key).map_err(|source| Error::Pem { field: key_field, source })?;
+                certificates_from_pem(&cert).map_err(|source| Error::Pem { field: cert_field, source })?;
+            let key = private_key_from_pem(&key).map_err(|source| Error::Pem { field: key_field, source })?;
             Some(Identity::new(chain, key))
         }
         (None, None) => None,
@@ -418,7 +417,7 @@ fn auth_provider(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tls::tests::{BAD_PEM, TEST_CERT, TEST_KEY};
+    use super::super::pem::tests::{BAD_PEM, TEST_CERT, TEST_KEY};
     use super::*;
     use base64::Engine as _;
 

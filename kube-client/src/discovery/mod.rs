@@ -69,6 +69,7 @@ pub const LEGACY_ACCEPT: &str = "application/json";
 
 /// What can go wrong while discovering.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A discovery request failed: the transport broke, or the server answered with an error.
     #[error("discovery request to {path} failed: {source}")]

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::error::{Error, Result};
-use super::secret::SecretString;
+use crate::config::SecretString;
 
 /// How long a token read from a file is used before the file is read again, even when its
 /// modification time looks unchanged.
@@ -27,7 +27,7 @@ struct Cached {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use kube_client::config::TokenFile;
+/// use kube_client::auth::TokenFile;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("token");

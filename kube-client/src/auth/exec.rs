@@ -12,9 +12,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::kubeconfig::{ExecConfig, ExecInteractiveMode};
-use super::secret::SecretString;
-use super::tls::{Identity, parse_certificates, parse_private_key};
+use crate::config::{
+    ExecConfig, ExecInteractiveMode, Identity, SecretString, certificates_from_pem, private_key_from_pem,
+};
 
 /// `client.authentication.k8s.io/v1`.
 pub const EXEC_API_V1: &str = "client.authentication.k8s.io/v1";
@@ -56,7 +56,7 @@ impl std::fmt::Debug for ExecClusterInfo {
             .field("tls_server_name", &self.tls_server_name)
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("certificate_authority_data", &self.certificate_authority_data.as_ref().map(Vec::len))
-            .field("proxy_url", &super::secret::RedactedUrl(self.proxy_url.as_deref()))
+            .field("proxy_url", &crate::config::RedactedUrl(self.proxy_url.as_deref()))
             .field("disable_compression", &self.disable_compression)
             .field("config", &self.config)
             .finish()
@@ -311,8 +311,8 @@ fn parse_response(command: &str, api_version: &str, stdout: &[u8]) -> Result<Exe
     let identity = match (cert, key) {
         (Some(cert), Some(key)) => {
             let pem_error = |what| move |source| Error::ExecPem { command: command.to_owned(), what, source };
-            let chain = parse_certificates(cert.as_bytes()).map_err(pem_error("clientCertificateData"))?;
-            let key = parse_private_key(key.as_bytes()).map_err(pem_error("clientKeyData"))?;
+            let chain = certificates_from_pem(cert.as_bytes()).map_err(pem_error("clientCertificateData"))?;
+            let key = private_key_from_pem(key.as_bytes()).map_err(pem_error("clientKeyData"))?;
             Some(Identity::new(chain, key))
         }
         (None, None) => None,
@@ -328,9 +328,9 @@ fn parse_response(command: &str, api_version: &str, stdout: &[u8]) -> Result<Exe
 #[cfg(test)]
 #[cfg(unix)]
 pub(crate) mod tests {
-    use super::super::kubeconfig::ExecEnvVar;
-    use super::super::tls::tests::{TEST_CERT, TEST_KEY};
     use super::*;
+    use crate::config::ExecEnvVar;
+    use crate::config::pem_test::{TEST_CERT, TEST_KEY};
     use std::os::unix::fs::PermissionsExt as _;
     use std::path::{Path, PathBuf};
 

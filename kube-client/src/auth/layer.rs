@@ -11,24 +11,19 @@ use futures::future::BoxFuture;
 use http::{HeaderValue, Request, Response, StatusCode, header::AUTHORIZATION};
 use tower::{Layer, Service, ServiceExt};
 
-use super::tls::RotatingClientCert;
+use super::{Auth, Error, ExecAuth, ExecCredential, bearer_header};
 use crate::{
-    config::{Auth, ExecAuth, ExecCredential, SecretString},
+    client::{retry::clone_request, tls::RotatingClientCert},
+    config::SecretString,
     error::BoxError,
 };
-
-/// Credentials could not be obtained (a failing exec plugin, an unreadable token file, an OIDC
-/// refresh that failed).
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct AuthError(#[from] pub crate::config::Error);
 
 /// Adds credentials to every request.
 ///
 /// - Bearer tokens, basic auth, token files and exec plugin tokens go into `Authorization`;
 ///   token files are re-read and exec plugins re-run (in `spawn_blocking`) as their
 ///   credentials expire.
-/// - OIDC id-tokens are refreshed at the issuer when they expire ([`OidcAuth::token`](crate::config::OidcAuth::token)).
+/// - OIDC id-tokens are refreshed at the issuer when they expire ([`OidcAuth::token`](super::OidcAuth::token)).
 /// - With [`AuthLayer::with_client_cert`], the exec plugin's client certificate is put into a
 ///   [`RotatingClientCert`] before each request, so new TLS connections use the plugin's
 ///   latest certificate (also when the plugin returns only a certificate).
@@ -79,12 +74,14 @@ struct Applied {
     exec_credential: Option<ExecCredential>,
 }
 
-fn auth_error(e: crate::config::Error) -> BoxError {
-    AuthError(e).into()
+/// Credentials could not be had: the error travels down the stack boxed, and the client
+/// tells it from transport errors by its type.
+fn auth_error(e: Error) -> BoxError {
+    Box::new(e)
 }
 
 fn join_error(e: tokio::task::JoinError) -> BoxError {
-    format!("credential task failed: {e}").into()
+    auth_error(Error::CredentialTask(e))
 }
 
 /// The exec plugin's credential: the cached one when valid, else from running the plugin off
@@ -105,7 +102,7 @@ async fn exec_credential(
     };
     if let Some(cert) = cert {
         cert.update(credential.identity.as_ref()).map_err(|e| {
-            auth_error(crate::config::Error::ExecCredential {
+            auth_error(Error::ExecCredential {
                 command: exec.config().command.clone(),
                 reason: format!("unusable client certificate and key: {e}"),
             })
@@ -118,7 +115,7 @@ async fn credentials(auth: &Auth, cert: Option<&RotatingClientCert>) -> Result<A
     let header = match auth {
         Auth::Oidc(oidc) => {
             let token = oidc.token().await.map_err(auth_error)?;
-            let header = crate::config::bearer_header(&token).map_err(auth_error)?;
+            let header = bearer_header(&token).map_err(auth_error)?;
             return Ok(Applied { header: Some(header), oidc_token: Some(token), exec_credential: None });
         }
         Auth::Exec(exec) => {
@@ -139,7 +136,7 @@ async fn credentials(auth: &Auth, cert: Option<&RotatingClientCert>) -> Result<A
 }
 
 fn exec_header(credential: &ExecCredential) -> Result<Option<HeaderValue>, BoxError> {
-    credential.token.as_ref().map(crate::config::bearer_header).transpose().map_err(auth_error)
+    credential.token.as_ref().map(bearer_header).transpose().map_err(auth_error)
 }
 
 /// Whether the credentials can change, so a 401 is worth a second try.
@@ -181,7 +178,7 @@ where
                 }
                 return inner.ready().await?.call(req).await;
             }
-            let retry = refreshable(&auth).then(|| super::retry::clone_request(&req));
+            let retry = refreshable(&auth).then(|| clone_request(&req));
             let applied = credentials(&auth, cert.as_deref()).await?;
             if let Some(value) = applied.header {
                 req.headers_mut().insert(AUTHORIZATION, value);
@@ -194,7 +191,7 @@ where
                     let header = match (&auth, applied.oidc_token, applied.exec_credential) {
                         (Auth::Oidc(oidc), Some(rejected), _) => {
                             let token = oidc.refresh_rejected(&rejected).await.map_err(auth_error)?;
-                            Some(crate::config::bearer_header(&token).map_err(auth_error)?)
+                            Some(bearer_header(&token).map_err(auth_error)?)
                         }
                         (Auth::Exec(exec), _, Some(rejected)) => {
                             // only the first of several concurrent 401s re-runs the plugin
@@ -222,8 +219,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::super::{OidcAuth, OidcConfig, oidc_test};
     use super::*;
-    use crate::config::{OidcAuth, oidc_test};
     use std::sync::Mutex;
 
     type Seen = Arc<Mutex<Vec<String>>>;
@@ -304,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn oidc_without_refresh_token_is_not_retried() {
         let token = oidc_test::fresh_jwt("id");
-        let config = crate::config::OidcConfig { id_token: Some(token.clone().into()), ..Default::default() };
+        let config = OidcConfig { id_token: Some(token.clone().into()), ..Default::default() };
         let auth = Auth::Oidc(Arc::new(OidcAuth::new(config)));
         let (svc, seen) = server(|_| false);
         let resp = AuthLayer::new(auth).layer(svc).oneshot(get()).await.unwrap();
@@ -318,7 +315,7 @@ mod tests {
         let oidc = OidcAuth::new(issuer.config(Some(&oidc_test::expired_jwt("x")), Some("rt-1")));
         let (svc, seen) = server(|_| true);
         let err = AuthLayer::new(Auth::Oidc(Arc::new(oidc))).layer(svc).oneshot(get()).await.unwrap_err();
-        assert!(err.is::<AuthError>(), "{err}");
+        assert!(err.is::<Error>(), "{err}");
         assert!(err.to_string().contains("invalid_client"), "{err}");
         assert!(seen.lock().unwrap().is_empty(), "nothing sent without credentials");
     }

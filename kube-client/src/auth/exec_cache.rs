@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::error::Result;
 use super::exec::{ExecClusterInfo, ExecCredential, run_exec_with};
-use super::kubeconfig::ExecConfig;
+use crate::config::ExecConfig;
 
 /// A credential is refreshed this long before its `expirationTimestamp`.
 pub const DEFAULT_EXPIRY_SKEW: Duration = Duration::from_secs(10);
