@@ -35,7 +35,7 @@ const PODS: usize = 1_000;
 const PAGE: usize = 500;
 const RATE: u64 = 100;
 const CHURN: Duration = Duration::from_secs(10);
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const STAMP: &str = "bench.kube/sent-us";
 
 fn epoch() -> Instant {
@@ -210,6 +210,8 @@ fn main() {
     );
     for (name, figures) in &rows {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let p99s: Vec<String> = figures.iter().map(|f| format!("{:.2}", ms(f.p99))).collect();
+        eprintln!("{name}: p99 per round (ms): {}", p99s.join(", "));
         println!(
             "{:<10} {:>16.0} {:>10.2} {:>10.2} {:>14.2} {:>12.1} {:>8}",
             name,
