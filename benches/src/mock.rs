@@ -23,6 +23,21 @@ pub struct MockData {
     /// Watch events (newline-terminated JSON lines), streamed on the first watch.
     events: Vec<Bytes>,
     page_size: usize,
+    /// Events sent while the watch runs (see [`MockData::live`]), after the pre-rendered ones.
+    live: Option<tokio::sync::broadcast::Sender<Bytes>>,
+}
+
+/// Sends watch events to every watch of a [`MockData`] as they happen.
+#[derive(Clone)]
+pub struct LiveEvents(tokio::sync::broadcast::Sender<Bytes>);
+
+impl LiveEvents {
+    /// Sends a MODIFIED event for `object` (a JSON object) to every open watch.
+    pub fn modified(&self, object: &Value) {
+        let mut line = serde_json::to_vec(&json!({"type": "MODIFIED", "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        let _ = self.0.send(Bytes::from(line));
+    }
 }
 
 /// The resourceVersion of the lists.
@@ -58,7 +73,15 @@ impl MockData {
                 Bytes::from(line)
             })
             .collect();
-        Self { pages, events, page_size }
+        Self { pages, events, page_size, live: None }
+    }
+
+    /// Makes watches stream live events too: those sent through the returned [`LiveEvents`]
+    /// after the watch opened.
+    pub fn live(mut self) -> (Self, LiveEvents) {
+        let (tx, _) = tokio::sync::broadcast::channel(65_536);
+        self.live = Some(tx.clone());
+        (self, LiveEvents(tx))
     }
 
     /// The total size of the list pages in bytes.
@@ -85,8 +108,23 @@ impl MockData {
                     .unwrap_or_default();
             }
             // Events only for a watch from the list's version; later watches stay silent.
-            let events = if get("resourceVersion") == Some("1") { self.events.clone() } else { Vec::new() };
+            let from_list = get("resourceVersion") == Some("1");
+            let events = if from_list { self.events.clone() } else { Vec::new() };
+            let live = match (&self.live, from_list) {
+                (Some(tx), true) => stream::unfold(tx.subscribe(), |mut rx| async move {
+                    loop {
+                        match rx.recv().await {
+                            Ok(b) => return Some((Ok::<_, Infallible>(Frame::data(b)), rx)),
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                        }
+                    }
+                })
+                .boxed(),
+                _ => stream::empty().boxed(),
+            };
             let body = stream::iter(events.into_iter().map(|b| Ok::<_, Infallible>(Frame::data(b))))
+                .chain(live)
                 .chain(stream::pending());
             return Response::new(StreamBody::new(body).boxed_unsync());
         }

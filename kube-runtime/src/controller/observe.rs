@@ -52,7 +52,7 @@ pub enum Priority {
 /// implementation picks what it needs. Methods are called from the controller's run loop: keep
 /// them cheap and never block.
 ///
-/// Install one with `Controller::observe`.
+/// Install one with [`Controller::observe`](super::Controller::observe).
 ///
 /// ```
 /// use std::{sync::atomic::{AtomicUsize, Ordering}, time::Duration};

@@ -1,5 +1,5 @@
 //! The cache state the store, its writer and its subscriptions share: the objects (compact or
-//! decoded), their index keys, and the subscribers to notify.
+//! decoded) and their index keys.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -7,7 +7,7 @@ use ahash::AHashMap;
 use kube_client::client::decode::DecodeOptions;
 use serde::de::DeserializeOwned;
 
-use super::{ObjectRef, changes::Subscribers, index::Indexes};
+use super::{ObjectRef, index::Indexes};
 
 /// How an object is kept; cheap to clone (an `Arc` either way), so readers copy it out of the
 /// lock and decode outside it.
@@ -61,18 +61,14 @@ pub(crate) struct Inner<K> {
     pub(crate) indexes: Indexes<K>,
 }
 
-/// Everything one store's handles share.
+/// The objects one store's handles share, behind a lock.
 pub(crate) struct Shared<K> {
     state: RwLock<Inner<K>>,
-    pub(crate) subscribers: Subscribers<K>,
 }
 
 impl<K> Shared<K> {
     pub(crate) fn new(indexes: Indexes<K>) -> Self {
-        Self {
-            state: RwLock::new(Inner { objects: AHashMap::new(), indexes }),
-            subscribers: Subscribers::default(),
-        }
+        Self { state: RwLock::new(Inner { objects: AHashMap::new(), indexes }) }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner<K>> {

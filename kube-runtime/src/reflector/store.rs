@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::{
     ObjectRef,
     cache::{Entry, Inner, Shared, Stored},
-    changes::Change,
+    changes::{Change, Subscribers},
     index::{BY_LABEL, BY_NAMESPACE, IndexFn, Indexes, label_keys, namespace_keys},
     subscribe::{KeySubscription, Subscription},
 };
@@ -38,12 +38,13 @@ pub struct UnknownIndex(pub String);
 /// A read handle on the cache; cheap to clone, every clone sees the same data.
 pub struct Store<K> {
     shared: Arc<Shared<K>>,
+    subscribers: Arc<Subscribers<K>>,
     ready: watch::Receiver<bool>,
 }
 
 impl<K> Clone for Store<K> {
     fn clone(&self) -> Self {
-        Self { shared: self.shared.clone(), ready: self.ready.clone() }
+        Self { shared: self.shared.clone(), subscribers: self.subscribers.clone(), ready: self.ready.clone() }
     }
 }
 
@@ -163,7 +164,7 @@ impl<K: Cacheable> Store<K> {
         // Under the read lock, so that no change falls between the snapshot and the registration.
         let inner = self.shared.read();
         let current: Vec<ObjectRef> = inner.objects.keys().cloned().collect();
-        let slot = self.shared.subscribers.add(current);
+        let slot = self.subscribers.add(current);
         drop(inner);
         slot
     }
@@ -222,12 +223,14 @@ impl<K: Cacheable> StoreBuilder<K> {
     /// The store and its writer.
     pub fn build(self) -> (Store<K>, Writer<K>) {
         let shared = Arc::new(Shared::new(Indexes::new(self.indexes)));
+        let subscribers = Arc::new(Subscribers::default());
         let (ready_tx, ready) = watch::channel(false);
-        let store = Store { shared: shared.clone(), ready };
+        let store = Store { shared: shared.clone(), subscribers: subscribers.clone(), ready };
         (
             store,
             Writer {
                 shared,
+                subscribers,
                 ready: ready_tx,
                 buffer: None,
                 transform: self.transform,
@@ -244,13 +247,14 @@ pub fn store<K: Cacheable>() -> (Store<K>, Writer<K>) {
 
 impl<K> Drop for Writer<K> {
     fn drop(&mut self) {
-        self.shared.subscribers.close();
+        self.subscribers.close();
     }
 }
 
 /// Applies watcher events to its store. There is one writer per store.
 pub struct Writer<K> {
     shared: Arc<Shared<K>>,
+    subscribers: Arc<Subscribers<K>>,
     ready: watch::Sender<bool>,
     /// The objects of a relist in progress, swapped in whole when it completes.
     buffer: Option<AHashMap<ObjectRef, Entry<K>>>,
@@ -311,7 +315,7 @@ impl<K: Cacheable> Writer<K> {
                 inner.indexes.insert(&key, &entry.keys);
                 inner.objects.insert(key.clone(), entry);
                 drop(inner);
-                self.shared.subscribers.notify(&key, Change::Applied, false);
+                self.subscribers.notify(&key, Change::Applied, false);
             }
             Event::Delete(obj) => {
                 let key = ObjectRef::from_obj(obj);
@@ -320,9 +324,9 @@ impl<K: Cacheable> Writer<K> {
                     inner.indexes.remove(&key, &old.keys);
                 }
                 drop(inner);
-                if self.shared.subscribers.any() {
+                if self.subscribers.any() {
                     let last = Stored::Decoded(Arc::new(obj.clone()));
-                    self.shared.subscribers.notify(&key, Change::Deleted(last), false);
+                    self.subscribers.notify(&key, Change::Deleted(last), false);
                 }
             }
         }
@@ -338,7 +342,7 @@ impl<K: Cacheable> Writer<K> {
         for (key, entry) in objects.iter() {
             indexes.insert(key, &entry.keys);
         }
-        if !self.shared.subscribers.any() {
+        if !self.subscribers.any() {
             return;
         }
         let mut changes = Vec::new();
@@ -354,13 +358,17 @@ impl<K: Cacheable> Writer<K> {
         }
         drop(inner);
         for (key, change) in changes {
-            self.shared.subscribers.notify(&key, change, true);
+            self.subscribers.notify(&key, change, true);
         }
     }
 
     /// A read handle on this writer's store.
     pub fn as_reader(&self) -> Store<K> {
-        Store { shared: self.shared.clone(), ready: self.ready.subscribe() }
+        Store {
+            shared: self.shared.clone(),
+            subscribers: self.subscribers.clone(),
+            ready: self.ready.subscribe(),
+        }
     }
 }
 
