@@ -166,8 +166,18 @@ impl Extension {
                 node.retain(|k, _| matches!(k.as_str(), "description" | "default" | "nullable"));
                 node.insert(keyword.into(), true.into());
             }
-            Extension::PreserveUnknownFields | Extension::EmbeddedResource => {
+            Extension::PreserveUnknownFields => {
                 node.insert(keyword.into(), true.into());
+            }
+            Extension::EmbeddedResource => {
+                // An object with apiVersion, kind and metadata; without declared fields it keeps
+                // whatever the embedded kind has.
+                node.insert(keyword.into(), true.into());
+                node.insert("type".into(), "object".into());
+                node.remove("additionalProperties");
+                if !node.contains_key("properties") {
+                    node.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
+                }
             }
             Extension::ListType(t) | Extension::MapType(t) => {
                 node.insert(keyword.into(), (*t).into());

@@ -119,10 +119,15 @@ struct Builder {
 
 const KUBE_KEYS: &str = "group, version, kind, root, plural, singular, namespaced, cluster, status, \
      shortname, category, printcolumn, selectable, label, annotation, deprecated, served, storage, \
-     scale, derive, crates, schema, validation";
+     scale, derive, crates, schema";
 
 const FIELD_KEYS: &str =
     "validation, preserve_unknown_fields, int_or_string, embedded_resource, list_type, list_map_keys, map_type";
+
+/// A known key that `key` is a prefix of, or that is a prefix of `key` (`namespace`/`namespaced`).
+fn suggestion(key: &str, known: &'static str) -> Option<&'static str> {
+    known.split(", ").find(|k| key.len() >= 3 && (k.starts_with(key) || key.starts_with(k)))
+}
 
 fn string(meta: &ParseNestedMeta, what: &str) -> Result<LitStr> {
     let value = meta.value()?;
@@ -397,8 +402,10 @@ impl KubeAttrs {
                     _ => match extension(&meta, &key)? {
                         Some(ext) => b.extensions.push(ext),
                         None => {
+                            let hint = suggestion(&key, KUBE_KEYS).or_else(|| suggestion(&key, FIELD_KEYS));
                             return Err(meta.error(format!(
-                                "unknown attribute `{key}`; #[kube] accepts {KUBE_KEYS}, {FIELD_KEYS}"
+                                "unknown attribute `{key}`{}; #[kube] accepts {KUBE_KEYS}, {FIELD_KEYS}",
+                                hint.map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default()
                             )));
                         }
                     },
@@ -466,7 +473,13 @@ pub fn field_extensions(attrs: &[Attribute]) -> Result<Vec<Extension>> {
             let key = key_name(&meta);
             match extension(&meta, &key)? {
                 Some(ext) => out.push(ext),
-                None => return Err(meta.error(format!("unknown attribute `{key}`; #[x_kube] accepts {FIELD_KEYS}"))),
+                None => {
+                    let hint = suggestion(&key, FIELD_KEYS).map(|h| format!(" (did you mean `{h}`?)"));
+                    return Err(meta.error(format!(
+                        "unknown attribute `{key}`{}; #[x_kube] accepts {FIELD_KEYS}",
+                        hint.unwrap_or_default()
+                    )));
+                }
             }
             Ok(())
         })?;

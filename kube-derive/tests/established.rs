@@ -11,7 +11,7 @@ use common::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Api, CustomResourceExt, ResourceExt, api::PostParams, core::crd::merge_crds};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn assert_established(crd: &Value) {
     let conditions = crd["status"]["conditions"].as_array().unwrap();
@@ -58,8 +58,16 @@ async fn cluster_scoped_kinds_use_cluster_urls() {
     install_kind::<Gadget>();
     let gadgets: Api<Gadget> = Api::all(client());
     let name = format!("g-{}", std::process::id());
-    let created = gadgets.create(&PostParams::default(), &Gadget::new(&name, GadgetSpec { value: "v".into() })).await.unwrap();
+    let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": "v"}});
+    let spec = GadgetSpec { value: "v".into(), object: Some(object) };
+    let created = gadgets.create(&PostParams::default(), &Gadget::new(&name, spec.clone())).await.unwrap();
     assert_eq!(created.namespace(), None);
-    assert_eq!(gadgets.get(&name).await.unwrap().spec.value, "v");
+    assert_eq!(gadgets.get(&name).await.unwrap().spec, spec);
+
+    // An embedded object without a kind is rejected.
+    let bad = GadgetSpec { value: "v".into(), object: Some(json!({"apiVersion": "v1", "metadata": {}})) };
+    let err = gadgets.create(&PostParams::default(), &Gadget::new(&format!("{name}-bad"), bad)).await.unwrap_err();
+    let message = &err.status().unwrap().message;
+    assert!(message.contains("spec.object.kind") && message.contains("Required value"), "{message}");
     assert_eq!(Gadget::crd_name(), "gadgetries.derive.kube.test");
 }

@@ -182,6 +182,10 @@ pub struct WidgetStatus {
 pub struct GadgetSpec {
     /// A value.
     pub value: String,
+    /// A whole Kubernetes object, validated by the server as one.
+    #[serde(default)]
+    #[x_kube(embedded_resource)]
+    pub object: Option<serde_json::Value>,
 }
 
 /// Version v1 of `Gizmo`: deprecated, served, not stored.
