@@ -39,7 +39,9 @@ pub enum CrdError {
     #[error("no CustomResourceDefinition to merge")]
     NothingToMerge,
     /// The definitions to merge disagree on something they must share.
-    #[error("cannot merge the versions of CustomResourceDefinition {name}: {field} differs ({first} and {other})")]
+    #[error(
+        "cannot merge the versions of CustomResourceDefinition {name}: {field} differs ({first} and {other})"
+    )]
     Mismatch {
         /// The first definition's name.
         name: String,
@@ -51,7 +53,9 @@ pub enum CrdError {
         other: String,
     },
     /// Not exactly one version is the storage version.
-    #[error("CustomResourceDefinition {name} needs exactly one storage version, has {storage:?}: set `storage = false` on the others")]
+    #[error(
+        "CustomResourceDefinition {name} needs exactly one storage version, has {storage:?}: set `storage = false` on the others"
+    )]
     StorageVersions {
         /// The CRD's name.
         name: String,
@@ -342,13 +346,21 @@ pub fn merge_crds(crds: Vec<CustomResourceDefinition>) -> Result<CustomResourceD
             return Err(mismatch("group", merged.spec.group.clone(), crd.spec.group.clone()));
         }
         if crd.spec.names != merged.spec.names {
-            return Err(mismatch("names", format!("{:?}", merged.spec.names), format!("{:?}", crd.spec.names)));
+            return Err(mismatch(
+                "names",
+                format!("{:?}", merged.spec.names),
+                format!("{:?}", crd.spec.names),
+            ));
         }
         if crd.spec.scope != merged.spec.scope {
             return Err(mismatch("scope", merged.spec.scope.clone(), crd.spec.scope.clone()));
         }
         for (field, theirs) in [("labels", crd.metadata.labels), ("annotations", crd.metadata.annotations)] {
-            let ours = if field == "labels" { &mut merged.metadata.labels } else { &mut merged.metadata.annotations };
+            let ours = if field == "labels" {
+                &mut merged.metadata.labels
+            } else {
+                &mut merged.metadata.annotations
+            };
             if let Some(theirs) = theirs {
                 let ours = ours.get_or_insert_with(Default::default);
                 for (k, v) in theirs {
@@ -363,8 +375,13 @@ pub fn merge_crds(crds: Vec<CustomResourceDefinition>) -> Result<CustomResourceD
             merged.spec.versions.push(version);
         }
     }
-    let storage: Vec<String> =
-        merged.spec.versions.iter().filter(|v| v.storage).map(|v: &CustomResourceDefinitionVersion| v.name.clone()).collect();
+    let storage: Vec<String> = merged
+        .spec
+        .versions
+        .iter()
+        .filter(|v| v.storage)
+        .map(|v: &CustomResourceDefinitionVersion| v.name.clone())
+        .collect();
     if storage.len() != 1 {
         return Err(CrdError::StorageVersions { name, storage });
     }

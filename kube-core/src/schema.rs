@@ -37,7 +37,9 @@ use serde_json::{Map, Value, json};
 #[non_exhaustive]
 pub enum SchemaError {
     /// A type refers to itself; structural schemas cannot express recursion.
-    #[error("type `{name}` at {path} is recursive; structural schemas cannot express recursion: use `#[schemars(with = \"serde_json::Value\")]` on the recursive field and mark it `#[x_kube(preserve_unknown_fields)]`")]
+    #[error(
+        "type `{name}` at {path} is recursive; structural schemas cannot express recursion: use `#[schemars(with = \"serde_json::Value\")]` on the recursive field and mark it `#[x_kube(preserve_unknown_fields)]`"
+    )]
     Recursive {
         /// The recursive type's definition name.
         name: String,
@@ -198,7 +200,9 @@ pub fn apply_extensions(
 ) -> Result<(), SchemaError> {
     let node = match property {
         None => schema.as_object_mut(),
-        Some(name) => schema.get_mut("properties").and_then(|p| p.get_mut(name)).and_then(Value::as_object_mut),
+        Some(name) => {
+            schema.get_mut("properties").and_then(|p| p.get_mut(name)).and_then(Value::as_object_mut)
+        }
     };
     let Some(node) = node else {
         return Err(SchemaError::UnknownProperty {
@@ -240,7 +244,8 @@ pub fn structural(schema: Value) -> Result<Value, SchemaError> {
     if let Some(root) = schema.as_object_mut() {
         for key in ["components", "$defs", "definitions"] {
             if let Some(defs) = root.remove(key) {
-                let defs = if key == "components" { defs.get("schemas").cloned().unwrap_or_default() } else { defs };
+                let defs =
+                    if key == "components" { defs.get("schemas").cloned().unwrap_or_default() } else { defs };
                 if let Value::Object(defs) = defs {
                     definitions.extend(defs);
                 }
@@ -275,13 +280,42 @@ const DROPPED: &[&str] = &[
 
 /// Formats the apiserver validates; others (such as `uint32`) are dropped.
 const FORMATS: &[&str] = &[
-    "int32", "int64", "float", "double", "byte", "binary", "date", "date-time", "datetime", "duration",
-    "password", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid", "uuid3", "uuid4",
-    "uuid5", "bsonobjectid", "isbn", "isbn10", "isbn13", "creditcard", "ssn", "hexcolor", "rgbcolor",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "date",
+    "date-time",
+    "datetime",
+    "duration",
+    "password",
+    "uri",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "cidr",
+    "mac",
+    "uuid",
+    "uuid3",
+    "uuid4",
+    "uuid5",
+    "bsonobjectid",
+    "isbn",
+    "isbn10",
+    "isbn13",
+    "creditcard",
+    "ssn",
+    "hexcolor",
+    "rgbcolor",
 ];
 
 fn what(node: &Map<String, Value>) -> String {
-    node.get("title").and_then(Value::as_str).map_or_else(|| "a schema".to_string(), |t| format!("type `{t}`"))
+    node.get("title")
+        .and_then(Value::as_str)
+        .map_or_else(|| "a schema".to_string(), |t| format!("type `{t}`"))
 }
 
 fn not_structural(node: &Map<String, Value>, path: &str, reason: impl Into<String>) -> SchemaError {
@@ -353,7 +387,9 @@ impl Rewriter {
                     return Err(not_structural(
                         &node,
                         path,
-                        format!("it may be any of the types {non_null:?}; a structural schema has one type per field"),
+                        format!(
+                            "it may be any of the types {non_null:?}; a structural schema has one type per field"
+                        ),
                     ));
                 }
             }
@@ -401,7 +437,10 @@ impl Rewriter {
         match node.remove("additionalProperties") {
             Some(Value::Bool(false)) | None => {}
             Some(Value::Bool(true)) => {
-                node.insert("additionalProperties".into(), json!({"x-kubernetes-preserve-unknown-fields": true}));
+                node.insert(
+                    "additionalProperties".into(),
+                    json!({"x-kubernetes-preserve-unknown-fields": true}),
+                );
             }
             Some(schema) => {
                 let schema = self.rewrite(schema, &format!("{path}.*"))?;
@@ -566,7 +605,11 @@ fn common_type(values: &[Value]) -> Option<&'static str> {
 }
 
 /// Merges an (already structural) `allOf` part or single branch into a node.
-fn merge_into(node: &mut Map<String, Value>, part: Map<String, Value>, path: &str) -> Result<(), SchemaError> {
+fn merge_into(
+    node: &mut Map<String, Value>,
+    part: Map<String, Value>,
+    path: &str,
+) -> Result<(), SchemaError> {
     for (key, value) in part {
         match (key.as_str(), node.get_mut(&key)) {
             ("properties", Some(Value::Object(existing))) => {
@@ -615,7 +658,8 @@ fn merge_property(
     if *existing == prop {
         return Ok(());
     }
-    let (Some(Value::Array(a)), Some(Value::Array(b))) = (existing.get("enum").cloned(), prop.get("enum")) else {
+    let (Some(Value::Array(a)), Some(Value::Array(b))) = (existing.get("enum").cloned(), prop.get("enum"))
+    else {
         return Err(SchemaError::NotStructural {
             what: "a schema".into(),
             path: display_path(&format!("{path}.{name}")),
@@ -775,7 +819,10 @@ mod tests {
         assert!(p["set"].get("uniqueItems").is_none());
         assert_eq!(p["map"]["additionalProperties"]["type"], "integer");
         assert_eq!(p["any"], json!({"x-kubernetes-preserve-unknown-fields": true}));
-        assert_eq!(p["anyMap"]["additionalProperties"], json!({"x-kubernetes-preserve-unknown-fields": true}));
+        assert_eq!(
+            p["anyMap"]["additionalProperties"],
+            json!({"x-kubernetes-preserve-unknown-fields": true})
+        );
         assert_eq!(p["defaulted"]["default"], 5);
         assert!(p["defaulted"].get("format").is_none(), "uint32 is not an apiserver format");
         assert_eq!(p["extra"]["nullable"], true, "flattened fields are merged");
@@ -833,13 +880,23 @@ mod tests {
         let rule = Validation { rule: "self.defaulted < 10", message: Some("too big"), ..Default::default() };
         apply_extensions(&mut s, None, &[Extension::Validation(rule)]).unwrap();
         apply_extensions(&mut s, Some("untagged"), &[Extension::IntOrString]).unwrap();
-        apply_extensions(&mut s, Some("list"), &[Extension::ListType("map"), Extension::ListMapKeys(&["name"])])
-            .unwrap();
+        apply_extensions(
+            &mut s,
+            Some("list"),
+            &[Extension::ListType("map"), Extension::ListMapKeys(&["name"])],
+        )
+        .unwrap();
         let err = apply_extensions(&mut s, Some("nope"), &[Extension::PreserveUnknownFields]).unwrap_err();
-        assert_eq!(err.to_string(), "no property `nope` in the schema to apply x-kubernetes-preserve-unknown-fields to");
+        assert_eq!(
+            err.to_string(),
+            "no property `nope` in the schema to apply x-kubernetes-preserve-unknown-fields to"
+        );
         let s = structural(s).unwrap();
         assert_structural(&s, "");
-        assert_eq!(s["x-kubernetes-validations"], json!([{"rule": "self.defaulted < 10", "message": "too big"}]));
+        assert_eq!(
+            s["x-kubernetes-validations"],
+            json!([{"rule": "self.defaulted < 10", "message": "too big"}])
+        );
         assert_eq!(s["properties"]["untagged"], json!({"x-kubernetes-int-or-string": true}));
         assert_eq!(s["properties"]["list"]["x-kubernetes-list-map-keys"], json!(["name"]));
     }

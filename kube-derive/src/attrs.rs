@@ -3,8 +3,8 @@
 
 use proc_macro2::Span;
 use syn::{
-    Attribute, Error, Ident, LitBool, LitInt, LitStr, Path, Result, meta::ParseNestedMeta, punctuated::Punctuated,
-    token::Comma,
+    Attribute, Error, Ident, LitBool, LitInt, LitStr, Path, Result, meta::ParseNestedMeta,
+    punctuated::Punctuated, token::Comma,
 };
 
 /// Where the schema comes from.
@@ -121,8 +121,7 @@ const KUBE_KEYS: &str = "group, version, kind, root, plural, singular, namespace
      shortname, category, printcolumn, selectable, label, annotation, deprecated, served, storage, \
      scale, derive, crates, schema";
 
-const FIELD_KEYS: &str =
-    "validation, preserve_unknown_fields, int_or_string, embedded_resource, list_type, list_map_keys, map_type";
+const FIELD_KEYS: &str = "validation, preserve_unknown_fields, int_or_string, embedded_resource, list_type, list_map_keys, map_type";
 
 /// A known key that `key` is a prefix of, or that is a prefix of `key` (`namespace`/`namespaced`).
 fn suggestion(key: &str, known: &'static str) -> Option<&'static str> {
@@ -131,7 +130,9 @@ fn suggestion(key: &str, known: &'static str) -> Option<&'static str> {
 
 fn string(meta: &ParseNestedMeta, what: &str) -> Result<LitStr> {
     let value = meta.value()?;
-    value.parse::<LitStr>().map_err(|e| Error::new(e.span(), format!("expected a string literal for `{what}`, such as `{what} = \"...\"`")))
+    value.parse::<LitStr>().map_err(|e| {
+        Error::new(e.span(), format!("expected a string literal for `{what}`, such as `{what} = \"...\"`"))
+    })
 }
 
 fn nonempty(lit: LitStr, what: &str) -> Result<LitStr> {
@@ -158,9 +159,18 @@ fn validation(meta: &ParseNestedMeta) -> Result<Validation> {
     if meta.input.peek(syn::Token![=]) {
         let value = meta.value()?;
         let rule = value.parse::<LitStr>().map_err(|e| {
-            Error::new(e.span(), "a CEL rule must be a string literal, such as `validation = \"self.replicas >= 0\"`")
+            Error::new(
+                e.span(),
+                "a CEL rule must be a string literal, such as `validation = \"self.replicas >= 0\"`",
+            )
         })?;
-        return Ok(Validation { rule, message: None, message_expression: None, field_path: None, reason: None });
+        return Ok(Validation {
+            rule,
+            message: None,
+            message_expression: None,
+            field_path: None,
+            reason: None,
+        });
     }
     let mut rule = None;
     let mut v = Validation {
@@ -199,7 +209,8 @@ fn validation(meta: &ParseNestedMeta) -> Result<Validation> {
         }
         Ok(())
     })?;
-    v.rule = rule.ok_or_else(|| meta.error("missing `rule`: write `validation(rule = \"self.x > 0\", ...)`"))?;
+    v.rule =
+        rule.ok_or_else(|| meta.error("missing `rule`: write `validation(rule = \"self.x > 0\", ...)`"))?;
     Ok(v)
 }
 
@@ -302,7 +313,9 @@ fn scale(meta: &ParseNestedMeta) -> Result<Scale> {
             }
         };
         let path = string(&inner, &key)?;
-        if !path.value().starts_with(prefix) && !(key == "label_selector_path" && path.value().starts_with(".spec.")) {
+        let value = path.value();
+        let allowed = value.starts_with(prefix) || (key == "label_selector_path" && value.starts_with(".spec."));
+        if !allowed {
             return Err(Error::new(path.span(), format!("`{key}` must start with `{prefix}`")));
         }
         *slot = Some(path);
@@ -327,7 +340,11 @@ fn crates(meta: &ParseNestedMeta, b: &mut Builder) -> Result<()> {
             "kube_core" => &mut b.kube_core,
             "k8s_openapi" => &mut b.k8s_openapi,
             "serde" => &mut b.serde,
-            _ => return Err(inner.error(format!("unknown crate `{key}`; expected kube_core, k8s_openapi, serde"))),
+            _ => {
+                return Err(
+                    inner.error(format!("unknown crate `{key}`; expected kube_core, k8s_openapi, serde"))
+                );
+            }
         };
         *slot = Some(string(&inner, &key)?.parse::<Path>()?);
         Ok(())
@@ -335,11 +352,7 @@ fn crates(meta: &ParseNestedMeta, b: &mut Builder) -> Result<()> {
 }
 
 fn bool_value(meta: &ParseNestedMeta) -> Result<bool> {
-    if meta.input.peek(syn::Token![=]) {
-        Ok(meta.value()?.parse::<LitBool>()?.value)
-    } else {
-        Ok(true)
-    }
+    if meta.input.peek(syn::Token![=]) { Ok(meta.value()?.parse::<LitBool>()?.value) } else { Ok(true) }
 }
 
 impl KubeAttrs {
@@ -356,8 +369,12 @@ impl KubeAttrs {
                     "root" => b.root = Some(string(&meta, "root")?.parse::<Ident>()?),
                     "plural" => b.plural = Some(nonempty(string(&meta, "plural")?, "plural")?),
                     "singular" => b.singular = Some(nonempty(string(&meta, "singular")?, "singular")?),
-                    "namespaced" => b.namespaced = Some(meta.path.get_ident().map_or_else(Span::call_site, Ident::span)),
-                    "cluster" => b.cluster = Some(meta.path.get_ident().map_or_else(Span::call_site, Ident::span)),
+                    "namespaced" => {
+                        b.namespaced = Some(meta.path.get_ident().map_or_else(Span::call_site, Ident::span))
+                    }
+                    "cluster" => {
+                        b.cluster = Some(meta.path.get_ident().map_or_else(Span::call_site, Ident::span))
+                    }
                     "status" => b.status = Some(string(&meta, "status")?.parse::<Path>()?),
                     "shortname" => b.short_names.push(nonempty(string(&meta, "shortname")?, "shortname")?),
                     "category" => b.categories.push(nonempty(string(&meta, "category")?, "category")?),
@@ -365,12 +382,17 @@ impl KubeAttrs {
                     "selectable" => {
                         let path = string(&meta, "selectable")?;
                         if !path.value().starts_with('.') {
-                            return Err(Error::new(path.span(), "`selectable` must be a JSON path such as \".spec.color\""));
+                            return Err(Error::new(
+                                path.span(),
+                                "`selectable` must be a JSON path such as \".spec.color\"",
+                            ));
                         }
                         b.selectable_fields.push(path);
                     }
                     "label" => b.labels.push(key_value(&string(&meta, "label")?, "label")?),
-                    "annotation" => b.annotations.push(key_value(&string(&meta, "annotation")?, "annotation")?),
+                    "annotation" => {
+                        b.annotations.push(key_value(&string(&meta, "annotation")?, "annotation")?)
+                    }
                     "deprecated" => {
                         b.deprecated = true;
                         if meta.input.peek(syn::Token![=]) {
@@ -414,7 +436,10 @@ impl KubeAttrs {
             })?;
         }
         let missing = |what: &str, example: &str| {
-            Error::new(ident.span(), format!("missing `{what}`: add `#[kube({what} = \"{example}\")]` to `{ident}`"))
+            Error::new(
+                ident.span(),
+                format!("missing `{what}`: add `#[kube({what} = \"{example}\")]` to `{ident}`"),
+            )
         };
         let group = b.group.ok_or_else(|| missing("group", "example.com"))?.value();
         let version = b.version.ok_or_else(|| missing("version", "v1"))?.value();
@@ -454,7 +479,9 @@ impl KubeAttrs {
             crates: {
                 let kube_core: Path = b.kube_core.unwrap_or_else(|| syn::parse_quote!(::kube::core));
                 Crates {
-                    k8s_openapi: b.k8s_openapi.unwrap_or_else(|| syn::parse_quote!(#kube_core::__private::k8s_openapi)),
+                    k8s_openapi: b
+                        .k8s_openapi
+                        .unwrap_or_else(|| syn::parse_quote!(#kube_core::__private::k8s_openapi)),
                     serde: b.serde.unwrap_or_else(|| syn::parse_quote!(#kube_core::__private::serde)),
                     kube_core,
                 }

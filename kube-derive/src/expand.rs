@@ -20,14 +20,19 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
         ));
     };
     if !input.generics.params.is_empty() {
-        return Err(Error::new_spanned(&input.generics, "#[derive(CustomResource)] does not support generic spec types"));
+        return Err(Error::new_spanned(
+            &input.generics,
+            "#[derive(CustomResource)] does not support generic spec types",
+        ));
     }
     let attrs = KubeAttrs::parse(&input.attrs, spec_ident)?;
     let root = attrs.root.clone().unwrap_or_else(|| format_ident!("{}", attrs.kind));
     if root == *spec_ident {
         return Err(Error::new(
             spec_ident.span(),
-            format!("the spec struct is named like the kind `{root}` it generates: name it `{root}Spec`, or set `root = \"...\"`"),
+            format!(
+                "the spec struct is named like the kind `{root}` it generates: name it `{root}Spec`, or set `root = \"...\"`"
+            ),
         ));
     }
 
@@ -48,7 +53,9 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
                 ));
             }
             let ident = field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").to_string());
-            let json = serde.rename.unwrap_or_else(|| names::rename_field(&ident.unwrap_or_default(), rename_all.as_deref()));
+            let json = serde
+                .rename
+                .unwrap_or_else(|| names::rename_field(&ident.unwrap_or_default(), rename_all.as_deref()));
             field_exts.push((json, exts));
         }
     } else if data.fields.iter().any(|f| !field_extensions(&f.attrs).map(|e| e.is_empty()).unwrap_or(true)) {
@@ -126,7 +133,8 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
     });
     let scale = match &attrs.scale {
         Some(s) => {
-            let (spec, status, selector) = (&s.spec_replicas_path, &s.status_replicas_path, opt(&s.label_selector_path));
+            let (spec, status, selector) =
+                (&s.spec_replicas_path, &s.status_replicas_path, opt(&s.label_selector_path));
             quote!(::core::option::Option::Some(#kc::crd::ScaleSubresource { spec_replicas_path: #spec, status_replicas_path: #status, label_selector_path: #selector }))
         }
         None => quote!(::core::option::Option::None),

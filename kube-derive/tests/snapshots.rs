@@ -19,7 +19,8 @@ fn check(name: &str, crd: &kube::core::crd::apiextensions::CustomResourceDefinit
         if let Some(template) = spec.get_mut("template").and_then(|t| t.as_object_mut()) {
             let fields: Vec<String> =
                 template.get("properties").and_then(|p| p.as_object()).unwrap().keys().cloned().collect();
-            template.insert("properties".into(), serde_json::json!(format!("<elided: {}>", fields.join(", "))));
+            template
+                .insert("properties".into(), serde_json::json!(format!("<elided: {}>", fields.join(", "))));
         }
     }
     let yaml = serde_saphyr::to_string(&crd).unwrap();

@@ -26,7 +26,8 @@ async fn status_and_scale_subresources_work() {
     assert!(created.status.is_none(), "status is a subresource: create ignores it");
 
     let status = json!({"status": {"replicas": 2, "selector": "app=w"}});
-    let patched = widgets.patch_status("scaled", &PatchParams::default(), &Patch::Merge(status)).await.unwrap();
+    let patched =
+        widgets.patch_status("scaled", &PatchParams::default(), &Patch::Merge(status)).await.unwrap();
     assert_eq!(patched.status, Some(WidgetStatus { replicas: 2, selector: Some("app=w".into()) }));
 
     env().kubectl(["scale", "-n", &ns, "widget/scaled", "--replicas=4"]).unwrap();

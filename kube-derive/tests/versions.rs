@@ -22,9 +22,12 @@ async fn both_versions_are_served_and_the_deprecated_one_warns() {
 
     let new: Api<v2::Gizmo> = Api::namespaced(client(), &ns);
     let old: Api<v1::Gizmo> = Api::namespaced(client(), &ns);
-    new.create(&PostParams::default(), &v2::Gizmo::new("a", v2::GizmoSpec { size: 1, label: Some("l".into()) }))
-        .await
-        .unwrap();
+    new.create(
+        &PostParams::default(),
+        &v2::Gizmo::new("a", v2::GizmoSpec { size: 1, label: Some("l".into()) }),
+    )
+    .await
+    .unwrap();
     old.create(&PostParams::default(), &v1::Gizmo::new("b", v1::GizmoSpec { size: 2 })).await.unwrap();
     assert_eq!(old.get("a").await.unwrap().spec, v1::GizmoSpec { size: 1 });
     assert_eq!(new.get("b").await.unwrap().spec, v2::GizmoSpec { size: 2, label: None });

@@ -5,7 +5,9 @@
 
 pub mod types;
 
-use k8s_openapi::apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::Time, util::intstr::IntOrString};
+use k8s_openapi::apimachinery::pkg::{
+    api::resource::Quantity, apis::meta::v1::Time, util::intstr::IntOrString,
+};
 use kube::{
     Client, CustomResourceExt, ResourceExt,
     client::config::{KubeConfigOptions, KubeconfigSource},
@@ -23,7 +25,8 @@ pub fn env() -> &'static TestEnv {
 pub fn client() -> Client {
     let path = env().admin().kubeconfig().path().to_path_buf();
     let config =
-        kube::Config::from_custom_kubeconfig(KubeconfigSource::Path(path), &KubeConfigOptions::default()).unwrap();
+        kube::Config::from_custom_kubeconfig(KubeconfigSource::Path(path), &KubeConfigOptions::default())
+            .unwrap();
     Client::try_from(config).unwrap()
 }
 
@@ -37,7 +40,8 @@ pub fn namespace(prefix: &str) -> String {
 pub fn install(crd: &kube::core::crd::apiextensions::CustomResourceDefinition) -> serde_json::Value {
     let name = crd.metadata.name.clone().unwrap();
     env().install_crd(&serde_json::to_string(crd).unwrap()).unwrap();
-    let resp = env().raw_get(&format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")).unwrap();
+    let resp =
+        env().raw_get(&format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")).unwrap();
     resp.json().unwrap()
 }
 
@@ -84,4 +88,3 @@ pub fn full_widget(name: &str) -> Widget {
     w.labels_mut().insert("test".into(), "established".into());
     w
 }
-

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// A widget: nested structs, enums, options, lists, maps, free-form JSON, native types,
 /// flattening, defaults, renames, a pod template and CEL rules.
+// clippy takes two printer columns of the same type for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(group = "derive.kube.test", version = "v1", kind = "Widget", namespaced)]
 #[kube(status = "WidgetStatus", shortname = "wdg", category = "kubetest")]
@@ -26,7 +28,11 @@ use serde::{Deserialize, Serialize};
     label_selector_path = ".status.selector"
 ))]
 #[kube(selectable = ".spec.color")]
-#[kube(validation(rule = "self.size <= self.maxSize", message = "size must not exceed maxSize", reason = "FieldValueInvalid"))]
+#[kube(validation(
+    rule = "self.size <= self.maxSize",
+    message = "size must not exceed maxSize",
+    reason = "FieldValueInvalid"
+))]
 #[kube(label = "app.kubernetes.io/part-of=kube-derive-tests", annotation = "example.com/owner=derive")]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]
@@ -37,7 +43,10 @@ pub struct WidgetSpec {
     pub max_size: i32,
     /// Copies (the scale subresource's replicas).
     #[serde(default = "default_replicas")]
-    #[x_kube(validation(rule = "self >= 0", message_expression = "self == -1 ? 'replicas is minus one' : 'replicas is negative'"))]
+    #[x_kube(validation(
+        rule = "self >= 0",
+        message_expression = "self == -1 ? 'replicas is minus one' : 'replicas is negative'"
+    ))]
     pub replicas: i32,
     /// The color; blue unless said otherwise.
     #[serde(default)]
@@ -178,7 +187,14 @@ pub struct WidgetStatus {
 
 /// A cluster-scoped kind without status.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[kube(group = "derive.kube.test", version = "v1", kind = "Gadget", plural = "gadgetries", singular = "gadgetry")]
+#[kube(
+    group = "derive.kube.test",
+    version = "v1",
+    kind = "Gadget",
+    plural = "gadgetries",
+    singular = "gadgetry"
+)]
+#[kube(crates(kube_core = "kube::core", k8s_openapi = "k8s_openapi", serde = "serde"))]
 pub struct GadgetSpec {
     /// A value.
     pub value: String,
@@ -214,5 +230,41 @@ pub mod v2 {
         pub size: i32,
         /// New in v2.
         pub label: Option<String>,
+    }
+}
+
+/// A kind without schema: the server keeps whatever it is given.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(group = "derive.kube.test", version = "v1", kind = "Loose", namespaced, schema = "disabled")]
+pub struct LooseSpec {
+    /// Anything.
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A kind whose schema is written by hand, as a `JsonSchema` impl of the root type.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(group = "derive.kube.test", version = "v1", kind = "Handmade", namespaced, schema = "manual")]
+pub struct HandmadeSpec {
+    /// A count.
+    pub count: i64,
+}
+
+impl JsonSchema for Handmade {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Handmade".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "properties": {"count": {"type": "integer", "minimum": 0, "maximum": 9}},
+                    "required": ["count"],
+                },
+            },
+        })
     }
 }
