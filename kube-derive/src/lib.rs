@@ -99,7 +99,8 @@ mod names;
 /// untagged enums of structs one object with `oneOf`/`anyOf` branches that only list what they
 /// require, `Option` `nullable`, `serde_json::Value` `x-kubernetes-preserve-unknown-fields`, sets
 /// `x-kubernetes-list-type: set`; `#[serde(default)]` values become schema defaults that the
-/// server applies, doc comments descriptions.
+/// server applies, doc comments descriptions. Specs that embed k8s-openapi types (`PodSpec`,
+/// `Quantity`, `LabelSelector`...) need k8s-openapi's `schemars` feature enabled.
 #[proc_macro_derive(CustomResource, attributes(kube, x_kube))]
 pub fn derive_custom_resource(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
