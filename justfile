@@ -43,6 +43,10 @@ cluster: control-plane
 bench:
     cargo bench --workspace
 
+# Build time of 10 derived kinds, ours beside kube-rs 5 (clean debug and release builds).
+bench-derive-compile:
+    benches/derive-compile/bench.sh
+
 # Rustdoc for the workspace.
 doc:
     cargo doc --workspace --no-deps

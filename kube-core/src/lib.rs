@@ -16,6 +16,7 @@
 //! ```
 
 pub mod api_resource;
+pub mod crd;
 pub mod dynamic;
 pub mod error;
 pub mod gvk;
@@ -24,12 +25,15 @@ pub mod object;
 pub mod params;
 pub mod request;
 pub mod resource;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod selector;
 pub mod status;
 pub mod trim;
 pub mod watch;
 
 pub use api_resource::ApiResource;
+pub use crd::{CustomResourceExt, HasSpec, HasStatus};
 pub use dynamic::{DynamicObject, ParseDynamicObjectError};
 pub use error::Error;
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource, ParseGroupVersionError};
@@ -41,3 +45,10 @@ pub use resource::{
 };
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, BookmarkMeta, WatchEvent};
+
+/// Paths `#[derive(CustomResource)]` expands to, so users need no direct dependency on them.
+#[doc(hidden)]
+pub mod __private {
+    pub use k8s_openapi;
+    pub use serde;
+}

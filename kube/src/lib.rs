@@ -8,7 +8,7 @@
 //! | — | always | [`core`]: API shapes, parameters, request building (no IO) |
 //! | `client` | yes | [`client`]: transport, [`Api`], discovery; [`config`] (kubeconfig, in-cluster) and [`auth`] (credentials) |
 //! | `runtime` | no | [`runtime`]: watchers, reflectors, stores |
-//! | `derive` | no | `CustomResource`: custom resource types and their CRDs (not yet available) |
+//! | `derive` | no | [`CustomResource`]: custom resource types and their CRDs |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), kube::Error> {
@@ -34,7 +34,7 @@ pub use kube_client::{Api, Client, Config, Error, api, auth, config, discovery};
 #[cfg(feature = "runtime")]
 pub use kube_runtime as runtime;
 
-// kube-derive exports nothing yet; the feature is reserved for `#[derive(CustomResource)]`.
 #[cfg(feature = "derive")]
-#[allow(unused_imports)]
-pub use kube_derive::*;
+pub use kube_core::crd::{CustomResourceExt, HasSpec, HasStatus};
+#[cfg(feature = "derive")]
+pub use kube_derive::CustomResource;

@@ -168,6 +168,12 @@ impl Client {
         match result {
             Ok(resp) => {
                 span.record("status", resp.status().as_u16());
+                // Deprecation notices and other warnings: `299 - "text"` (RFC 7234).
+                for warning in resp.headers().get_all(http::header::WARNING) {
+                    let text = String::from_utf8_lossy(warning.as_bytes());
+                    let text = text.split_once(" - ").map_or(&*text, |(_, t)| t.trim_matches('"'));
+                    tracing::warn!(parent: &span, warning = %text, "the API server sent a warning");
+                }
                 Ok(resp)
             }
             Err(e) => Err(classify(e, path)),
