@@ -106,3 +106,8 @@ examples: control-plane
     run "$ex/apply" "$dir/m.yaml"
     run "$ex/apply" "$dir/m.yaml" | tee "$dir/again"; grep -q "app-flags (default): unchanged" "$dir/again"
     echo; echo "examples: all ran"
+
+# Build the Foo controller with the deployment profile and print its size.
+size:
+    cargo build -q --profile deploy -p examples --example foo_controller
+    @ls -l "$CARGO_TARGET_DIR/deploy/examples/foo_controller" | awk '{printf "foo_controller (deploy profile): %.1f MB\n", $5 / 1000000}'
