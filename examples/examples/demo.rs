@@ -67,37 +67,54 @@ async fn story(client: Client, ns: &str) -> anyhow::Result<()> {
     step(1, "create Foo hello (info: \"first\")");
     let hello = Foo::new("hello", FooSpec { name: "hello".into(), info: "first".into() });
     foos.create(&PostParams::default(), &hello).await?;
-    until("the configmap exists", || async { Ok(info_of(&configmaps, cm).await?.as_deref() == Some("first")) }).await?;
-    until("the foo is ready", || async {
-        let foo = foos.get("hello").await?;
-        Ok(foo.status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+    until("the configmap exists", || async {
+        Ok(info_of(&configmaps, cm).await?.as_deref() == Some("first"))
     })
     .await?;
-    let foo = foos.get("hello").await?;
-    println!("   -> configmap {cm} holds info=first; finalizers {:?}; Ready=True", foo.finalizers());
+    until("the foo is ready", || async {
+        let hello = foos.get("hello").await?;
+        Ok(hello.status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+    })
+    .await?;
+    let hello = foos.get("hello").await?;
+    println!("   -> configmap {cm} holds info=first; finalizers {:?}; Ready=True", hello.finalizers());
 
     step(2, "change the Foo's spec (info: \"second\")");
     let patch = Patch::Merge(json!({"spec": {"info": "second"}}));
     foos.patch("hello", &PatchParams::default(), &patch).await?;
-    until("the configmap follows", || async { Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second")) }).await?;
+    until("the configmap follows", || async {
+        Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second"))
+    })
+    .await?;
     println!("   -> configmap {cm} now holds info=second");
 
     step(3, "delete the ConfigMap by hand");
     configmaps.delete(cm, &DeleteParams::default()).await?;
-    until("the configmap is back", || async { Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second")) }).await?;
+    until("the configmap is back", || async {
+        Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second"))
+    })
+    .await?;
     println!("   -> the controller saw its owned configmap go and re-created it");
 
     step(4, "edit the ConfigMap by hand (info: \"tampered\")");
     let patch = Patch::Merge(json!({"data": {"info": "tampered"}}));
     configmaps.patch(cm, &PatchParams::default(), &patch).await?;
-    until("the edit is reverted", || async { Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second")) }).await?;
+    until("the edit is reverted", || async {
+        Ok(info_of(&configmaps, cm).await?.as_deref() == Some("second"))
+    })
+    .await?;
     println!("   -> reverted to the spec");
 
     step(5, "the Events the controller recorded about Foo hello");
     let events: Api<Event> = Api::namespaced(client.clone(), ns);
     until("the events are written", || async {
         let listed = events.list(&ListParams::default()).await?;
-        Ok(listed.items.iter().filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("hello")).count() >= 3)
+        Ok(listed
+            .items
+            .iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("hello"))
+            .count()
+            >= 3)
     })
     .await?;
     for event in events.list(&ListParams::default()).await? {

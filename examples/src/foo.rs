@@ -3,6 +3,9 @@
 //! delete, reverting manual edits), records Events, reports a `Ready` condition in the status,
 //! and, through a finalizer, deletes the ConfigMap before the Foo goes away.
 
+// `foo` is the seed's name for this resource, not a placeholder.
+#![allow(clippy::disallowed_names)]
+
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
@@ -33,6 +36,8 @@ pub const FINALIZER: &str = "clux.dev/cleanup";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
 /// A Foo: a name and some information to publish in a ConfigMap.
+// Two printer columns of the same type look like a repeated attribute to clippy.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(group = "clux.dev", version = "v1", kind = "Foo", namespaced, status = "FooStatus", shortname = "foo")]
 #[kube(printcolumn(name = "Info", type = "string", json_path = ".spec.info"))]
@@ -156,26 +161,37 @@ async fn apply(foo: Arc<Foo>, ctx: &Context) -> Result<Action, Error> {
     let configmaps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
     let desired = desired_config_map(&foo);
     let cm_name = desired.name_any();
-    let current = configmaps.get_opt(&cm_name).await.map_err(api_error(format!("configmap {namespace}/{cm_name}")))?;
+    let current =
+        configmaps.get_opt(&cm_name).await.map_err(api_error(format!("configmap {namespace}/{cm_name}")))?;
     let reference = events::reference(foo.as_ref(), &());
     match &current {
         Some(cm) if cm.data == desired.data => {}
         Some(_) => {
-            ctx.say(format!("foo {}: configmap {cm_name} differs from the spec; updating it", foo.name_any()));
+            ctx.say(format!(
+                "foo {}: configmap {cm_name} differs from the spec; updating it",
+                foo.name_any()
+            ));
             ctx.recorder.publish(
-                events::Event::normal("ConfigMapUpdated", "Update").note(format!("configmap {cm_name} brought in line with the spec")),
+                events::Event::normal("ConfigMapUpdated", "Update")
+                    .note(format!("configmap {cm_name} brought in line with the spec")),
                 &reference,
             );
         }
         None => {
             ctx.say(format!("foo {}: configmap {cm_name} is missing; creating it", foo.name_any()));
-            ctx.recorder
-                .publish(events::Event::normal("ConfigMapCreated", "Create").note(format!("created configmap {cm_name}")), &reference);
+            ctx.recorder.publish(
+                events::Event::normal("ConfigMapCreated", "Create")
+                    .note(format!("created configmap {cm_name}")),
+                &reference,
+            );
         }
     }
     if current.as_ref().is_none_or(|cm| cm.data != desired.data) {
         let params = PatchParams::apply(CONTROLLER).force();
-        configmaps.patch(&cm_name, &params, &Patch::Apply(&desired)).await.map_err(api_error(format!("configmap {namespace}/{cm_name}")))?;
+        configmaps
+            .patch(&cm_name, &params, &Patch::Apply(&desired))
+            .await
+            .map_err(api_error(format!("configmap {namespace}/{cm_name}")))?;
     }
     let status = FooStatus {
         observed_generation: foo.metadata.generation,
@@ -190,8 +206,14 @@ async fn apply(foo: Arc<Foo>, ctx: &Context) -> Result<Action, Error> {
     if foo.status.as_ref() != Some(&status) {
         let foos: Api<Foo> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = Patch::Merge(serde_json::json!({"status": status}));
-        foos.patch_status(&foo.name_any(), &PatchParams::default(), &patch).await.map_err(api_error(format!("status of foo {}", foo.name_any())))?;
-        ctx.say(format!("foo {}: status Ready=True (generation {})", foo.name_any(), foo.metadata.generation.unwrap_or(0)));
+        foos.patch_status(&foo.name_any(), &PatchParams::default(), &patch)
+            .await
+            .map_err(api_error(format!("status of foo {}", foo.name_any())))?;
+        ctx.say(format!(
+            "foo {}: status Ready=True (generation {})",
+            foo.name_any(),
+            foo.metadata.generation.unwrap_or(0)
+        ));
     }
     Ok(Action::requeue(Duration::from_secs(300)))
 }
@@ -203,8 +225,13 @@ async fn cleanup(foo: Arc<Foo>, ctx: &Context) -> Result<Action, Error> {
     // Owner references would let a garbage collector do this; the finalizer makes sure it
     // happens (and that the Foo stays until it has).
     match configmaps.delete(&cm_name, &DeleteParams::default()).await {
-        Ok(_) => ctx.say(format!("foo {}: being deleted; deleted configmap {cm_name}, removing the finalizer", foo.name_any())),
-        Err(e) if e.is_not_found() => ctx.say(format!("foo {}: being deleted; nothing to clean up", foo.name_any())),
+        Ok(_) => ctx.say(format!(
+            "foo {}: being deleted; deleted configmap {cm_name}, removing the finalizer",
+            foo.name_any()
+        )),
+        Err(e) if e.is_not_found() => {
+            ctx.say(format!("foo {}: being deleted; nothing to clean up", foo.name_any()))
+        }
         Err(e) => return Err(api_error(format!("configmap {namespace}/{cm_name}"))(e)),
     }
     ctx.recorder.publish(
@@ -245,7 +272,8 @@ pub fn run(
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client, ns)),
         None => (Api::all(client.clone()), Api::all(client)),
     };
-    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY}={CONTROLLER}")).drop_managed_fields();
+    let owned =
+        watcher::Config::default().labels(&format!("{MANAGED_BY}={CONTROLLER}")).drop_managed_fields();
     Controller::new(foos, watcher::Config::default().drop_managed_fields())
         .owns(configmaps, owned)
         .shutdown_on(shutdown)
