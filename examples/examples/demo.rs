@@ -73,7 +73,9 @@ async fn story(client: Client, ns: &str) -> anyhow::Result<()> {
     .await?;
     until("the foo is ready", || async {
         let hello = foos.get("hello").await?;
-        Ok(hello.status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+        Ok(hello
+            .status
+            .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
     })
     .await?;
     let hello = foos.get("hello").await?;
@@ -165,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
     let failures = Arc::new(AtomicUsize::new(0));
     let controller = {
         let (reconciles, failures) = (reconciles.clone(), failures.clone());
-        let outcomes = foo::run(client.clone(), Some(ns), ctx.clone(), async move {
+        let outcomes = foo::run(client.clone(), Some(ns), ctx.clone(), None, async move {
             let _ = stopped.await;
         });
         tokio::spawn(outcomes.for_each(move |outcome| {

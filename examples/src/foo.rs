@@ -261,11 +261,13 @@ pub fn error_policy(foo: Arc<Foo>, error: &finalizer::Error<Error>, ctx: Arc<Con
 }
 
 /// The controller over every Foo of `client`'s cluster (or of `namespace`), with the ConfigMaps
-/// it owns; runs until `shutdown` completes.
+/// it owns; reconciles only while `leading` says so (when given); runs until `shutdown`
+/// completes.
 pub fn run(
     client: Client,
     namespace: Option<&str>,
     ctx: Arc<Context>,
+    leading: Option<tokio::sync::watch::Receiver<bool>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> impl Stream<Item = Result<(ObjectRef, Action), controller::Error<finalizer::Error<Error>>>> {
     let (foos, configmaps): (Api<Foo>, Api<ConfigMap>) = match namespace {
@@ -274,9 +276,10 @@ pub fn run(
     };
     let owned =
         watcher::Config::default().labels(&format!("{MANAGED_BY}={CONTROLLER}")).drop_managed_fields();
-    Controller::new(foos, watcher::Config::default().drop_managed_fields())
-        .owns(configmaps, owned)
-        .shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .boxed()
+    let mut controller =
+        Controller::new(foos, watcher::Config::default().drop_managed_fields()).owns(configmaps, owned);
+    if let Some(leading) = leading {
+        controller = controller.gate(leading);
+    }
+    controller.shutdown_on(shutdown).run(reconcile, error_policy, ctx).boxed()
 }
