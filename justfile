@@ -107,7 +107,11 @@ examples: control-plane
     run "$ex/apply" "$dir/m.yaml" | tee "$dir/again"; grep -q "app-flags (default): unchanged" "$dir/again"
     echo; echo "examples: all ran"
 
-# Build the Foo controller with the deployment profile and print its size.
+# Build the Foo controller with the deployment profile, and the same controller written with
+# kube-rs 5, and print both sizes.
 size:
     cargo build -q --profile deploy -p examples --example foo_controller
-    @ls -l "$CARGO_TARGET_DIR/deploy/examples/foo_controller" | awk '{printf "foo_controller (deploy profile): %.1f MB\n", $5 / 1000000}'
+    cargo build -q --profile deploy -p kube-benches --bin kube_rs_foo_controller
+    @ours=$(stat -c %s "$CARGO_TARGET_DIR/deploy/examples/foo_controller"); \
+     peer=$(stat -c %s "$CARGO_TARGET_DIR/deploy/kube_rs_foo_controller"); \
+     awk -v o=$ours -v p=$peer 'BEGIN { printf "Foo controller, deploy profile: ours %.1f MB, kube-rs 5 %.1f MB (ours / kube-rs %.2f)\n", o/1e6, p/1e6, o/p }'
