@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{client_of, shared};
 use std::{
     collections::BTreeSet,
     sync::{
@@ -21,7 +24,6 @@ use k8s_openapi::{
 use kube_client::{
     Api, Client,
     api::{DeleteParams, Patch, PatchParams, PostParams},
-    config::{KubeConfigOptions, KubeconfigSource},
 };
 use kube_core::ResourceExt;
 use kube_runtime::{
@@ -31,22 +33,8 @@ use kube_runtime::{
     scheduler::ExponentialBackoff,
     watcher,
 };
-use kube_test::TestEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-fn shared() -> &'static TestEnv {
-    TestEnv::shared().expect("start the test control plane (run `just control-plane` first)")
-}
-
-fn client_of(env: &TestEnv) -> Client {
-    let path = env.admin().kubeconfig().path().to_path_buf();
-    let config = kube_client::Config::from_custom_kubeconfig(
-        KubeconfigSource::Path(path),
-        &KubeConfigOptions::default(),
-    );
-    Client::try_from(config.unwrap()).unwrap()
-}
 
 /// Declares a namespaced custom resource type of group `ctl.kube-test.example.com`.
 macro_rules! custom_resource {

@@ -4,27 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::client_of;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube_client::{
-    Api, Client,
-    api::PostParams,
-    config::{KubeConfigOptions, KubeconfigSource},
-};
+use kube_client::{Api, api::PostParams};
 use kube_runtime::watcher::{self, Event};
 use kube_test::TestEnv;
 use tokio::sync::mpsc;
-
-fn client_of(env: &TestEnv) -> Client {
-    let path = env.admin().kubeconfig().path().to_path_buf();
-    let config = kube_client::Config::from_custom_kubeconfig(
-        KubeconfigSource::Path(path),
-        &KubeConfigOptions::default(),
-    );
-    Client::try_from(config.unwrap()).unwrap()
-}
 
 fn configmap(name: &str) -> ConfigMap {
     serde_json::from_value(serde_json::json!({"metadata": {"name": name, "labels": {"app": "recovery"}}}))

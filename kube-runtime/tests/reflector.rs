@@ -3,14 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{client_of, shared};
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube_client::{
-    Api, Client,
+    Api,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
-    config::{KubeConfigOptions, KubeconfigSource},
 };
 use kube_core::ResourceExt;
 use kube_runtime::{
@@ -20,19 +22,6 @@ use kube_runtime::{
 use kube_test::TestEnv;
 use serde_json::json;
 use tokio::sync::mpsc;
-
-fn client_of(env: &TestEnv) -> Client {
-    let path = env.admin().kubeconfig().path().to_path_buf();
-    let config = kube_client::Config::from_custom_kubeconfig(
-        KubeconfigSource::Path(path),
-        &KubeConfigOptions::default(),
-    );
-    Client::try_from(config.unwrap()).unwrap()
-}
-
-fn shared() -> &'static TestEnv {
-    TestEnv::shared().expect("start the test control plane (run `just control-plane` first)")
-}
 
 fn configmap(name: &str, value: &str) -> ConfigMap {
     serde_json::from_value(
