@@ -49,7 +49,9 @@ pub struct Config {
     pub drop_managed_fields: bool,
     /// A list, or the initial events of a streaming list, that makes no progress (no response,
     /// no next object) for this long is abandoned: the watcher backs off and lists again.
-    /// 60 s by default.
+    /// 60 s by default. This counts whole objects, from the request on; the client's own
+    /// [`progress_timeout`](kube_client::Config::progress_timeout) counts bytes of any body, so a
+    /// body trickling a byte a minute passes that one but not this.
     pub progress_timeout: Duration,
     /// Once the server has shown that it sends periodic bookmarks (the API server's watch cache
     /// sends one about every minute to a watch that asks for them, as this watcher's do), a watch
