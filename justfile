@@ -109,6 +109,15 @@ examples: control-plane
     grep -q "configured (dry run)" "$dir/plan" && grep -q '+ *debug: .true.' "$dir/plan"
     run "$ex/apply" "$dir/m.yaml"
     run "$ex/apply" "$dir/m.yaml" | tee "$dir/again"; grep -q "app-flags (default): unchanged" "$dir/again"
+    echo; echo "== namespace_defaults (in the background; its ConfigMap deleted, then recreated)"
+    kubectl="$KUBEBUILDER_ASSETS/kubectl"
+    has_defaults() { for _ in $(seq 1 120); do "$kubectl" get cm defaults -n default >/dev/null 2>&1 && return; sleep 0.5; done; return 1; }
+    "$ex/namespace_defaults" > "$dir/nsd.out" 2>&1 &
+    nsd=$!
+    has_defaults && "$kubectl" delete cm defaults -n default && has_defaults
+    "$kubectl" get cm defaults -n default -o jsonpath='{.metadata.ownerReferences[0].kind}' | grep -qx Namespace
+    kill -INT $nsd; wait $nsd
+    grep -m 2 'reconciled Namespace' "$dir/nsd.out"
     echo; echo "examples: all ran"
 
 # Build the Foo controller with the deployment profile, and the same controller written with

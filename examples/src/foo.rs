@@ -9,10 +9,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::{
-    api::core::v1::ConfigMap,
-    apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
-};
+use k8s_openapi::{api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{
     Api, Client, CustomResource, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams},
@@ -132,20 +129,12 @@ fn api_error(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
 
 /// The ConfigMap a Foo should own.
 fn desired_config_map(foo: &Foo) -> ConfigMap {
-    let owner = OwnerReference {
-        api_version: Foo::api_version(&()).into_owned(),
-        kind: Foo::kind(&()).into_owned(),
-        name: foo.name_any(),
-        uid: foo.uid().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    };
     ConfigMap {
         metadata: ObjectMeta {
             name: Some(format!("foo-{}", foo.name_any())),
             namespace: foo.namespace(),
             labels: Some(BTreeMap::from([(MANAGED_BY.to_string(), CONTROLLER.to_string())])),
-            owner_references: Some(vec![owner]),
+            owner_references: foo.controller_owner_ref(&()).map(|owner| vec![owner]),
             ..ObjectMeta::default()
         },
         data: Some(BTreeMap::from([

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 pub use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, ResourceScope, SubResourceScope};
 
@@ -94,6 +94,41 @@ pub trait Resource {
             _ => String::new(),
         };
         format!("/{prefix}/{}/{ns}{}", Self::version(dt), Self::plural(dt))
+    }
+
+    /// An owner reference to this object, for the `metadata.ownerReferences` of an object it
+    /// owns; `None` until the object has a name and a uid (that is, until the server stored it).
+    ///
+    /// ```
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube_core::{ObjectMeta, Resource};
+    /// let mut owner = ConfigMap::default();
+    /// assert!(owner.owner_ref(&()).is_none());
+    /// owner.metadata = ObjectMeta { name: Some("a".into()), uid: Some("1234".into()), ..Default::default() };
+    /// let r = owner.controller_owner_ref(&()).unwrap();
+    /// assert_eq!((r.kind.as_str(), r.name.as_str(), r.controller), ("ConfigMap", "a", Some(true)));
+    /// ```
+    fn owner_ref(&self, dt: &Self::DynamicType) -> Option<OwnerReference> {
+        let meta = self.meta();
+        Some(OwnerReference {
+            api_version: Self::api_version(dt).into_owned(),
+            kind: Self::kind(dt).into_owned(),
+            name: meta.name.clone()?,
+            uid: meta.uid.clone()?,
+            controller: None,
+            block_owner_deletion: None,
+        })
+    }
+
+    /// Like [`owner_ref`](Self::owner_ref), marked as the controller (the one owner a
+    /// controller's `owns` relation follows) and blocking the owner's foreground deletion until
+    /// the owned object is gone.
+    fn controller_owner_ref(&self, dt: &Self::DynamicType) -> Option<OwnerReference> {
+        Some(OwnerReference {
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+            ..self.owner_ref(dt)?
+        })
     }
 
     /// The object's metadata.

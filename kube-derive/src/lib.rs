@@ -1,5 +1,26 @@
 //! `#[derive(CustomResource)]`: a custom resource type and its CRD from a spec struct.
 //!
+//! ```
+//! use kube::{CustomResource, CustomResourceExt};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// What a `Foo` asks for.
+//! #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+//! #[kube(group = "clux.dev", version = "v1", kind = "Foo", namespaced)]
+//! pub struct FooSpec {
+//!     /// Any text.
+//!     pub info: String,
+//! }
+//!
+//! // `Foo` is a resource like any other: `Api<Foo>`, watchers and controllers take it.
+//! let foo = Foo::new("first", FooSpec { info: "hello".into() });
+//! assert_eq!(foo.spec.info, "hello");
+//! // Its CRD, with a structural schema the apiserver accepts, ready to create or print.
+//! let crd = Foo::crd().expect("a valid CRD");
+//! assert_eq!(crd.metadata.name.as_deref(), Some("foos.clux.dev"));
+//! ```
+//!
 //! See [`CustomResource`] (re-exported by the `kube` facade behind its `derive` feature) for the
 //! generated items, an example and every attribute. The macro only parses attributes and fills in
 //! data; building the CRD and the structural schema is plain Rust in `kube_core::crd` and

@@ -17,15 +17,13 @@ use std::{
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::{
-    NamespaceResourceScope,
-    api::core::v1::ConfigMap,
-    apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
+    NamespaceResourceScope, api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube_client::{
     Api, Client,
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use kube_core::ResourceExt;
+use kube_core::{Resource, ResourceExt};
 use kube_runtime::{
     controller::{self, Action, Controller, Outcome},
     finalizer::{self, finalizer},
@@ -144,6 +142,8 @@ enum Failed {
     Api(#[from] kube_client::Error),
     #[error("failed on purpose")]
     OnPurpose,
+    #[error("the object has no name or uid")]
+    NotStored,
 }
 
 fn no_policy<K, C>(_: Arc<K>, _: &Failed, _: Arc<C>) -> Action {
@@ -181,14 +181,7 @@ struct Owning {
 
 /// Keeps `<widget>-cm` with `data.value = spec.value`, owned by the widget.
 async fn keep_configmap(w: Arc<Widget>, ctx: Arc<Owning>) -> Result<Action, Failed> {
-    let owner = OwnerReference {
-        api_version: "ctl.kube-test.example.com/v1".into(),
-        kind: "Widget".into(),
-        name: w.name_any(),
-        uid: w.uid().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: None,
-    };
+    let owner = w.controller_owner_ref(&()).ok_or(Failed::NotStored)?;
     let cm = json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": format!("{}-cm", w.name_any()), "ownerReferences": [owner]},
