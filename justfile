@@ -118,6 +118,17 @@ examples: control-plane
     "$kubectl" get cm defaults -n default -o jsonpath='{.metadata.ownerReferences[0].kind}' | grep -qx Namespace
     kill -INT $nsd; wait $nsd
     grep -m 2 'reconciled Namespace' "$dir/nsd.out"
+    echo; echo "== foo_controller: refuses to start without its CRD, then runs once foo_crd is applied"
+    ! "$ex/foo_controller" 2> "$dir/foo.err" && grep -q "the Foo CRD (foos.clux.dev) is not installed" "$dir/foo.err"
+    "$ex/foo_crd" | "$kubectl" apply -f -
+    "$kubectl" wait --for condition=established --timeout=60s crd/foos.clux.dev
+    "$ex/foo_controller" > "$dir/foo.out" 2>&1 &
+    foo=$!
+    echo '{"apiVersion":"clux.dev/v1","kind":"Foo","metadata":{"name":"hello","namespace":"default"},"spec":{"name":"hello","info":"hi"}}' | "$kubectl" apply -f -
+    "$kubectl" wait --for condition=Ready --timeout=60s foo/hello -n default
+    "$kubectl" get cm foo-hello -n default -o jsonpath='{.data}'; echo
+    "$kubectl" delete foo hello -n default --timeout=60s
+    kill -INT $foo; wait $foo
     echo; echo "examples: all ran"
 
 # Build the Foo controller with the deployment profile, and the same controller written with

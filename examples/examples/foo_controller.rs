@@ -1,9 +1,15 @@
-//! The seed's `Foo` controller as a deployable program: installs the Foo CRD when the cluster
-//! lacks it, then reconciles every Foo (an owned ConfigMap, a finalizer, Events and a `Ready`
-//! status condition) until SIGTERM or Ctrl-C, logging each reconcile.
+//! The seed's `Foo` controller as a deployable program: reconciles every Foo (an owned
+//! ConfigMap, a finalizer, Events and a `Ready` status condition) until SIGTERM or Ctrl-C,
+//! logging each reconcile.
+//!
+//! Like any operator, it expects its CRD installed beforehand (by a manifest, not by the
+//! controller, which then needs no rights on CRDs and carries no schema code); the `foo_crd`
+//! example prints it:
 //!
 //! ```sh
-//! KUBECONFIG=... cargo run -p examples --example foo_controller
+//! export KUBECONFIG=...
+//! cargo run -p examples --example foo_crd | kubectl apply -f -
+//! cargo run -p examples --example foo_controller
 //! kubectl apply -f - <<< '{"apiVersion":"clux.dev/v1","kind":"Foo","metadata":{"name":"hello"},"spec":{"name":"hello","info":"hi"}}'
 //! kubectl get foos,configmaps
 //! ```
@@ -18,18 +24,14 @@
 //! and carries on; stop it with Ctrl-C and it releases the Lease, so a successor takes over at
 //! once.
 
-use std::time::Duration;
-
 use examples::foo::{self, Foo};
 use futures::StreamExt;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{
     Api, Client, CustomResourceExt,
-    api::PostParams,
+    api::ListParams,
     runtime::{
         controller,
         leader::{self, LeaderElector},
-        wait::{await_condition_within, conditions},
     },
 };
 
@@ -40,12 +42,13 @@ async fn main() -> anyhow::Result<()> {
     let level = std::env::var("RUST_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt().with_max_level(level).init();
     let client = Client::try_default().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    if crds.get_opt(&Foo::crd_name()).await?.is_none() {
-        crds.create(&PostParams::default(), &Foo::crd()?).await?;
-        let established = conditions::is_crd_established();
-        await_condition_within(Duration::from_secs(30), crds, &Foo::crd_name(), established).await?;
-        tracing::info!("installed the Foo CRD");
+    // Fail early, and clearly, when the CRD is missing, rather than wait for a store to sync.
+    match Api::<Foo>::all(client.clone()).list(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if status.code == 404 => anyhow::bail!(
+            "the Foo CRD ({}) is not installed: `cargo run -p examples --example foo_crd | kubectl apply -f -`",
+            Foo::crd_name()
+        ),
+        result => drop(result?),
     }
     let leading = if std::env::args().any(|a| a == "--leader-elect") {
         let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".into());
