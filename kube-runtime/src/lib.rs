@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod predicates;
 pub mod reflector;
 pub mod scheduler;
+pub mod shard;
 pub mod wait;
 pub mod watcher;
 

@@ -128,6 +128,13 @@ impl<K: Resource> Api<K> {
         Self::make(client, None, dyntype.clone())
     }
 
+    /// Objects in `namespace`, or every object when it is `None`, for code generic over the
+    /// scope (a cluster-scoped type ignores the namespace): e.g. to act on an object known by its
+    /// namespace and name.
+    pub fn scoped(client: Client, namespace: Option<&str>, dyntype: &K::DynamicType) -> Self {
+        Self::make(client, namespace, dyntype.clone())
+    }
+
     fn make(client: Client, namespace: Option<&str>, dyntype: K::DynamicType) -> Self {
         let namespace = match K::scope(&dyntype) {
             kube_core::Scope::Namespaced => namespace.map(str::to_string),

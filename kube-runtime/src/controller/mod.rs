@@ -53,7 +53,11 @@ mod shutdown;
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
 
-use futures::{FutureExt, Stream, StreamExt, future::BoxFuture, stream::BoxStream};
+use futures::{
+    FutureExt, Stream, StreamExt,
+    future::{BoxFuture, Either},
+    stream::BoxStream,
+};
 use kube_client::Api;
 use kube_core::Resource;
 use tokio::sync::watch;
@@ -71,6 +75,10 @@ pub use shutdown::signal;
 use crate::{
     reflector::{Cacheable, ObjectRef, Store},
     scheduler::{self, DefaultRateLimit, RateLimit, Scheduler},
+    shard::{
+        Shard,
+        drain::{Begin, Drain},
+    },
     watcher,
 };
 
@@ -97,6 +105,7 @@ pub struct Controller<K: Cacheable> {
     shutdown: Option<BoxFuture<'static, ()>>,
     grace: Duration,
     observe: Arc<dyn Observe>,
+    shard: Option<Arc<Drain>>,
 }
 
 impl<K: Cacheable> Debug for Controller<K> {
@@ -156,6 +165,7 @@ where
             shutdown: None,
             grace: DEFAULT_SHUTDOWN_GRACE,
             observe: Arc::new(NoObserve),
+            shard: None,
         }
     }
 }
@@ -278,6 +288,20 @@ impl<K: Cacheable> Controller<K> {
         self
     }
 
+    /// Runs as one replica of a sharded controller (see [`shard`](crate::shard)): reconciles only
+    /// the objects assigned to this replica and only while it holds its membership, lets an object
+    /// go to its new owner once none of its reconciles runs, and cancels running reconciles (to be
+    /// retried) when the membership is lost. Watch the primary, and the kinds it owns, with
+    /// [`Shard::watcher_config`] so that the caches hold this replica's share only. Replaces any
+    /// [`gate`](Self::gate).
+    #[must_use]
+    pub fn shard(mut self, shard: &Shard) -> Self {
+        let drain = Drain::new(shard);
+        self.gate = Some(drain.alive());
+        self.shard = Some(drain);
+        self
+    }
+
     /// Sends everything the controller does to `observer` (metrics).
     #[must_use]
     pub fn observe(mut self, observer: Arc<dyn Observe>) -> Self {
@@ -344,6 +368,8 @@ impl<K: Cacheable> Controller<K> {
             timeout: self.readiness_timeout,
             deadline: None,
         };
+        let drainer = self.shard.clone().map(|d| d.run(self.store.clone(), self.dyntype.clone()).boxed());
+        let reconcile = sharded(self.shard, reconcile);
         let run = Run {
             store: self.store,
             scheduler: Scheduler::with_rate_limit_boxed(self.config, self.rate_limit),
@@ -363,9 +389,68 @@ impl<K: Cacheable> Controller<K> {
             stopping: None,
             ended: false,
         };
-        futures::stream::unfold(run, |mut run| async move {
-            let outcome = run.next().await?;
-            Some((outcome, run))
+        futures::stream::unfold((run, drainer), |(mut run, mut drainer)| async move {
+            let outcome = {
+                let mut next = std::pin::pin!(run.next());
+                loop {
+                    // The drain loop is driven with the run loop; it ends with the store's writer.
+                    match drainer.as_mut() {
+                        None => break next.await,
+                        Some(d) => match futures::future::select(next.as_mut(), d.as_mut()).await {
+                            Either::Left((outcome, _)) => break outcome,
+                            Either::Right(((), _)) => drainer = None,
+                        },
+                    }
+                }
+            }?;
+            Some((outcome, (run, drainer)))
         })
+    }
+}
+
+/// How long a reconcile of an object let go a moment ago waits before it is tried again.
+const RELEASED_RETRY: Duration = Duration::from_millis(200);
+
+/// A reconcile's future: the user's own, or the shard member's wrapper.
+type Sharded<F, E> = Either<F, BoxFuture<'static, Result<Action, E>>>;
+
+/// `reconcile` as a shard member runs it: only for objects it owns, and cancelled (to be retried)
+/// when the membership is lost.
+fn sharded<K, Ctx, E, R, F>(
+    drain: Option<Arc<Drain>>,
+    mut reconcile: R,
+) -> impl FnMut(Arc<K>, Arc<Ctx>) -> Sharded<F, E> + Send + 'static
+where
+    K: Cacheable,
+    Ctx: Send + Sync + 'static,
+    E: Send + 'static,
+    R: FnMut(Arc<K>, Arc<Ctx>) -> F + Send + 'static,
+    F: Future<Output = Result<Action, E>> + Send + 'static,
+{
+    move |obj, ctx| {
+        let Some(drain) = &drain else { return Either::Left(reconcile(obj, ctx)) };
+        let key = ObjectRef::from_obj(&*obj);
+        match drain.begin(&key, &*obj) {
+            Begin::Skip => Either::Right(async { Ok(Action::await_change()) }.boxed()),
+            Begin::Later => Either::Right(async { Ok(Action::requeue(RELEASED_RETRY)) }.boxed()),
+            Begin::Run(guard) => {
+                let fut = reconcile(obj, ctx);
+                let mut alive = drain.alive();
+                Either::Right(
+                    async move {
+                        let _running = guard;
+                        tokio::select! {
+                            biased;
+                            r = fut => r,
+                            _ = alive.wait_for(|a| !*a) => {
+                                tracing::warn!(object = %key, "reconcile cancelled: this replica lost its shard membership");
+                                Ok(Action::requeue(RELEASED_RETRY))
+                            }
+                        }
+                    }
+                    .boxed(),
+                )
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Leader election settings, their client-go defaults and validation, and the module's error.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 /// client-go's jitter factor: the renew deadline must exceed `1.2 ×` the retry period.
 const JITTER_FACTOR: f64 = 1.2;
@@ -45,6 +45,8 @@ pub struct Config {
     pub renew_deadline: Duration,
     /// How often candidates try to acquire and the leader renews.
     pub retry_period: Duration,
+    /// Labels the Lease is created with (e.g. to find a group of Leases with a selector).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -56,6 +58,7 @@ impl Config {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
+            labels: BTreeMap::new(),
         }
     }
 

@@ -162,7 +162,11 @@ impl LeaderElector {
         let Some(mut lease) = current else {
             let spec = record::claim(None, &self.config.identity, self.config.lease_seconds(), wall);
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    labels: (!self.config.labels.is_empty()).then(|| self.config.labels.clone()),
+                    ..ObjectMeta::default()
+                },
                 spec: Some(spec),
             };
             return self.written(self.api.create(&PostParams::default(), &lease).await, state);

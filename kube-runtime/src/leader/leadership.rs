@@ -54,6 +54,11 @@ impl Leadership {
         })
     }
 
+    /// Whether the elector has stopped (its loop ended or its task was dropped).
+    pub fn is_stopped(&self) -> bool {
+        self.rx.has_changed().is_err()
+    }
+
     /// Waits until this process leads; `false` if the elector stopped first.
     pub async fn acquired(&self) -> bool {
         let mut rx = self.rx.clone();

@@ -58,7 +58,7 @@
 mod config;
 mod elector;
 mod leadership;
-mod record;
+pub(crate) mod record;
 
 pub use config::{Config, Error, default_identity};
 pub use elector::LeaderElector;

@@ -1,0 +1,184 @@
+//! The replica's side of a move: reconciles run only for objects this replica owns and is not
+//! asked to let go, and an object asked for is let go (its labels removed) once none of its
+//! reconciles runs.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use kube_client::Api;
+use kube_core::{
+    Resource,
+    params::{Patch, PatchParams},
+};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{Config, Shard};
+use crate::reflector::{Cacheable, ObjectRef, Store};
+
+/// How often keys whose reconcile still runs are looked at again.
+const RECHECK: Duration = Duration::from_millis(100);
+
+/// Per-key state shared by the reconcile wrapper and the drain loop of one controller.
+#[derive(Debug)]
+pub(crate) struct Drain {
+    config: Config,
+    alive: watch::Receiver<bool>,
+    client: kube_client::Client,
+    keys: Mutex<HashMap<ObjectRef, KeyState>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyState {
+    /// This many reconciles of the key run.
+    Running(u32),
+    /// Let go: no reconcile may start until the object comes back without a drain request.
+    Released,
+}
+
+/// Whether a reconcile may run, as [`Drain::begin`] decides.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// Run it; the guard marks it running until dropped.
+    Run(RunGuard),
+    /// Not ours (any more): skip it.
+    Skip,
+    /// Let go a moment ago and back without a drain request: try again shortly.
+    Later,
+}
+
+/// Marks one reconcile of a key as running.
+#[derive(Debug)]
+pub(crate) struct RunGuard {
+    drain: Arc<Drain>,
+    key: ObjectRef,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let mut keys = self.drain.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(KeyState::Running(n)) = keys.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                keys.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Drain {
+    pub(crate) fn new(shard: &Shard) -> Arc<Self> {
+        Arc::new(Self {
+            config: shard.config().clone(),
+            alive: shard.alive(),
+            client: shard.client(),
+            keys: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// This replica's membership: reconciles run only while it holds, and stop when it is lost.
+    pub(crate) fn alive(&self) -> watch::Receiver<bool> {
+        self.alive.clone()
+    }
+
+    fn owned_here(&self, obj: &impl Resource) -> bool {
+        let labels = obj.meta().labels.as_ref();
+        let owner = labels.and_then(|l| l.get(&self.config.owner_label()));
+        owner.map(String::as_str) == Some(self.config.identity.as_str())
+            && !labels.is_some_and(|l| l.contains_key(&self.config.drain_label()))
+    }
+
+    /// Called as a reconcile of `obj` starts (under the same lock as the drain decision, so a
+    /// reconcile never starts on an object already let go).
+    pub(crate) fn begin<K: Resource>(self: &Arc<Self>, key: &ObjectRef, obj: &K) -> Begin {
+        if !self.owned_here(obj) {
+            return Begin::Skip;
+        }
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        match keys.get_mut(key) {
+            Some(KeyState::Released) => Begin::Later,
+            Some(KeyState::Running(n)) => {
+                *n += 1;
+                Begin::Run(RunGuard { drain: self.clone(), key: key.clone() })
+            }
+            None => {
+                keys.insert(key.clone(), KeyState::Running(1));
+                Begin::Run(RunGuard { drain: self.clone(), key: key.clone() })
+            }
+        }
+    }
+
+    /// Lets go of each object of `store` that carries a drain request, once none of its reconciles
+    /// runs: removes the owner and drain labels, on the resourceVersion that asked for it.
+    pub(crate) async fn run<K: Cacheable>(self: Arc<Self>, store: Store<K>, dyntype: K::DynamicType) {
+        let mut changes = store.subscribe_keys();
+        let mut pending: BTreeSet<ObjectRef> = BTreeSet::new();
+        loop {
+            tokio::select! {
+                c = changes.next() => match c {
+                    Some(c) => { pending.insert(c.key); }
+                    None => return,
+                },
+                () = tokio::time::sleep(RECHECK), if !pending.is_empty() => {}
+            }
+            let keys = std::mem::take(&mut pending);
+            for key in keys {
+                if self.settle(&store, &key, &dyntype).await {
+                    pending.insert(key);
+                }
+            }
+        }
+    }
+
+    /// One look at `key`; `true` when it must be looked at again.
+    async fn settle<K: Cacheable>(
+        &self,
+        store: &Store<K>,
+        key: &ObjectRef,
+        dyntype: &K::DynamicType,
+    ) -> bool {
+        let drain_label = self.config.drain_label();
+        let obj = store.get(key);
+        let asked = obj
+            .as_ref()
+            .is_some_and(|o| o.meta().labels.as_ref().is_some_and(|l| l.contains_key(&drain_label)));
+        {
+            let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            match (keys.get(key).copied(), asked) {
+                (Some(KeyState::Running(_)), true) => return true,
+                (Some(KeyState::Running(_)), false) => return false,
+                // Gone from the store, or back without a request: a new assignment.
+                (Some(KeyState::Released), false) => {
+                    keys.remove(key);
+                    return false;
+                }
+                (_, true) => {
+                    keys.insert(key.clone(), KeyState::Released);
+                }
+                (None, false) => return false,
+            }
+        }
+        let Some(obj) = obj else { return false };
+        let rv = obj.meta().resource_version.clone();
+        let patch = json!({ "metadata": { "resourceVersion": rv, "labels": {
+            self.config.owner_label(): Value::Null, drain_label: Value::Null } } });
+        let api = Api::<K>::scoped(self.client.clone(), key.namespace.as_deref(), dyntype);
+        match api.patch_metadata(&key.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => {
+                tracing::info!(group = %self.config.group, object = %key, "let go of the object for its new owner");
+                false
+            }
+            Err(e) if e.is_not_found() => false,
+            // A newer version is coming to the store; it is looked at again then.
+            Err(e) if e.is_conflict() => false,
+            Err(e) => {
+                tracing::warn!(group = %self.config.group, object = %key, error = %e, "failed to let go of the object");
+                true
+            }
+        }
+    }
+}

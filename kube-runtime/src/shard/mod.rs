@@ -1,0 +1,62 @@
+//! Sharding: a controller's objects split between replicas, each watching, caching and
+//! reconciling only its share, on Kubernetes' own primitives (Leases and labels).
+//!
+//! - **Membership.** Each replica holds its own Lease (`<group>-member-<identity>`, labelled
+//!   `shard.kube.rs/group=<group>`), renewed like a leader's. A replica whose Lease has not changed
+//!   for the lease duration, on the observer's clock, has left; one that cannot renew stops
+//!   reconciling (and cancels running reconciles) at its renew deadline, before anyone may take
+//!   its objects.
+//! - **Assignment.** An elected [`Assigner`] per kind labels each object
+//!   `shard.kube.rs/<group>=<member>`, the member chosen by [rendezvous hashing](Ring) of the
+//!   object's [key](Key) (owned objects follow their controller owner), so that adding or removing
+//!   one of N members moves about 1/N of the objects.
+//! - **Moves.** An object whose wanted owner changes while its owner lives is labelled
+//!   `drain.shard.kube.rs/<group>`; the owner stops starting reconciles of it, waits for the
+//!   running one, and removes both labels; only then is it labelled for the new owner. An owner
+//!   that has left loses its objects at once. Every label write is conditional on the
+//!   resourceVersion it was decided on. So **an object is never reconciled by two replicas at
+//!   once**, and after a crash every object has a live owner again within about the lease
+//!   duration plus one retry period.
+//! - **Watching a share.** Each replica's controller watches with a label selector for its own
+//!   identity ([`Shard::watcher_config`]): its stores hold its share only.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use k8s_openapi::api::{coordination::v1::Lease, core::v1::ConfigMap};
+//! # use kube_client::{Api, Client};
+//! # use kube_runtime::{controller::{Action, Controller}, shard::{self, Assigner, Shard}, watcher};
+//! # async fn reconcile(_: Arc<ConfigMap>, _: Arc<()>) -> Result<Action, std::io::Error> { Ok(Action::await_change()) }
+//! # fn error_policy(_: Arc<ConfigMap>, _: &std::io::Error, _: Arc<()>) -> Action { Action::await_change() }
+//! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use futures::StreamExt;
+//!
+//! let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), "operators"), shard::Config::new("cm-controller"))?;
+//! let objects: Api<ConfigMap> = Api::all(client.clone());
+//! let (stop, stopped) = tokio::sync::watch::channel(false);
+//! let until_stopped = move || { let mut s = stopped.clone(); async move { let _ = s.wait_for(|s| *s).await; } };
+//! // Every replica runs its membership and stands for the assigner election.
+//! let membership = tokio::spawn(shard.clone().run(until_stopped()));
+//! let assigner = tokio::spawn(Assigner::new(objects.clone(), &shard).run(until_stopped()));
+//! Controller::new(objects, shard.watcher_config(watcher::Config::default()))
+//!     .shard(&shard)
+//!     .shutdown_on(kube_runtime::controller::signal())
+//!     .run(reconcile, error_policy, Arc::new(()))
+//!     .for_each(|_| async {})
+//!     .await;
+//! // The controller has stopped: now give the membership up, so the others take over at once.
+//! let _ = stop.send(true);
+//! membership.await??;
+//! assigner.await??;
+//! # Ok(()) }
+//! ```
+
+mod assigner;
+mod config;
+pub(crate) mod drain;
+mod member;
+mod ring;
+
+pub use assigner::Assigner;
+pub use config::{Config, Error, GROUP_LABEL, Key};
+pub use member::Shard;
+pub use ring::Ring;

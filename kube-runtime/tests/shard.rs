@@ -1,0 +1,370 @@
+//! Sharding against a real kube-apiserver: three replicas (each with its own client) split 300
+//! custom resources; a per-object in-flight marker shows no two replicas ever reconcile one
+//! object at once while a fourth replica joins and then one is killed (its Lease left to
+//! expire), each object being reconciled almost all the time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::StreamExt;
+use k8s_openapi::{
+    NamespaceResourceScope, api::coordination::v1::Lease, apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
+use kube_client::{
+    Api, Client,
+    api::{ListParams, Patch, PatchParams, PostParams},
+};
+use kube_core::ResourceExt;
+use kube_runtime::{
+    Store,
+    controller::{Action, Controller},
+    shard::{self, Assigner, Shard},
+    watcher,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::{task::JoinHandle, time::Instant};
+
+use common::{client_of, shared};
+
+const OBJECTS: usize = 300;
+const LEASE: Duration = Duration::from_secs(3);
+const RENEW: Duration = Duration::from_secs(2);
+const RETRY: Duration = Duration::from_millis(500);
+const GROUP: &str = "shardees";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Shardee {
+    #[serde(rename = "apiVersion", default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: Spec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Spec {
+    #[serde(default)]
+    round: u64,
+}
+
+impl k8s_openapi::Resource for Shardee {
+    const API_VERSION: &'static str = "shard.kube-test.example.com/v1";
+    const GROUP: &'static str = "shard.kube-test.example.com";
+    const KIND: &'static str = "Shardee";
+    const VERSION: &'static str = "v1";
+    const URL_PATH_SEGMENT: &'static str = "shardees";
+    type Scope = NamespaceResourceScope;
+}
+
+impl k8s_openapi::Metadata for Shardee {
+    type Ty = ObjectMeta;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: shardees.shard.kube-test.example.com
+spec:
+  group: shard.kube-test.example.com
+  names: {kind: Shardee, plural: shardees, singular: shardee, listKind: ShardeeList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// What every replica's reconciles record, shared by the test.
+#[derive(Default)]
+struct Record {
+    /// Object name → the replica reconciling it right now.
+    in_flight: Mutex<HashMap<String, String>>,
+    /// Set when a reconcile started while another replica's was running.
+    overlaps: Mutex<Vec<String>>,
+    /// Object name → the highest `spec.round` reconciled, and by whom.
+    seen: Mutex<HashMap<String, (u64, String)>>,
+    reconciles: AtomicU64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+struct Ctx {
+    replica: String,
+    record: Arc<Record>,
+}
+
+/// Marks an object in flight at a replica until dropped (also when a killed replica's tasks
+/// drop their reconciles).
+struct InFlight(Arc<Record>, String);
+
+impl InFlight {
+    fn enter(ctx: &Ctx, name: &str) -> Self {
+        let mut in_flight = ctx.record.in_flight.lock().unwrap();
+        if let Some(other) = in_flight.insert(name.to_string(), ctx.replica.clone()) {
+            ctx.record.overlaps.lock().unwrap().push(format!("{name}: {} while {other}", ctx.replica));
+        }
+        InFlight(ctx.record.clone(), name.to_string())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.lock().unwrap().remove(&self.1);
+    }
+}
+
+async fn reconcile(obj: Arc<Shardee>, ctx: Arc<Ctx>) -> Result<Action, Never> {
+    let name = obj.name_any();
+    let _in_flight = InFlight::enter(&ctx, &name);
+    // Every object is almost always in flight at its owner (long reconciles, requeued at once):
+    // a move that did not wait for the running reconcile would show as an overlap.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    {
+        let mut seen = ctx.record.seen.lock().unwrap();
+        let e = seen.entry(name.clone()).or_insert((0, String::new()));
+        if obj.spec.round >= e.0 {
+            *e = (obj.spec.round, ctx.replica.clone());
+        }
+    }
+    ctx.record.reconciles.fetch_add(1, Ordering::Relaxed);
+    Ok(Action::requeue(Duration::from_millis(20)))
+}
+
+/// One replica: membership, assigner candidacy and controller, each its own task.
+struct Replica {
+    id: String,
+    store: Store<Shardee>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Replica {
+    fn start(client: Client, ns: &str, id: &str, record: Arc<Record>) -> Replica {
+        let config = shard::Config::new(GROUP).identity(id).timing(LEASE, RENEW, RETRY);
+        let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), ns), config).unwrap();
+        let objects: Api<Shardee> = Api::namespaced(client, ns);
+        let membership = tokio::spawn({
+            let shard = shard.clone();
+            async move { shard.run(std::future::pending()).await.unwrap() }
+        });
+        let assigner = tokio::spawn({
+            let a = Assigner::new(objects.clone(), &shard);
+            async move { a.run(std::future::pending()).await.unwrap() }
+        });
+        let controller = Controller::new(objects, shard.watcher_config(watcher::Config::default()))
+            .shard(&shard)
+            .concurrency(0);
+        let store = controller.store();
+        let ctx = Arc::new(Ctx { replica: id.to_string(), record });
+        let run = tokio::spawn(
+            controller.run(reconcile, |_, _: &Never, _| Action::await_change(), ctx).for_each(|_| async {}),
+        );
+        Replica { id: id.to_string(), store, tasks: vec![membership, assigner, run] }
+    }
+
+    /// A crash: every task dropped at once, nothing released.
+    fn kill(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Object name → the owner label.
+async fn owners(api: &Api<Shardee>) -> BTreeMap<String, String> {
+    let label = shard::Config::new(GROUP).owner_label();
+    let list = api.list(&ListParams::default()).await.unwrap();
+    list.items
+        .into_iter()
+        .map(|o| {
+            let owner = o.labels().get(&label).cloned().unwrap_or_default();
+            (o.name_any(), owner)
+        })
+        .collect()
+}
+
+/// Waits until every object is labelled for one of `live`, each live replica owns some, and each
+/// one's store holds exactly its objects; returns the owners.
+async fn settled(api: &Api<Shardee>, replicas: &[Replica], within: Duration) -> BTreeMap<String, String> {
+    let live: BTreeSet<&str> = replicas.iter().map(|r| r.id.as_str()).collect();
+    let end = Instant::now() + within;
+    loop {
+        let owners = owners(api).await;
+        let labelled = owners.len() == OBJECTS && owners.values().all(|o| live.contains(o.as_str()));
+        // Every replica has joined (owns some) and caches exactly what it owns.
+        let stores_match = replicas.iter().all(|r| {
+            let mine = owners.values().filter(|o| **o == r.id).count();
+            mine > 0 && r.store.len() == mine
+        });
+        if labelled && stores_match {
+            return owners;
+        }
+        assert!(
+            Instant::now() < end,
+            "not settled within {within:?}: live {live:?}, owners {:?}",
+            count(&owners)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn count(owners: &BTreeMap<String, String>) -> BTreeMap<&str, usize> {
+    let mut c = BTreeMap::new();
+    for o in owners.values() {
+        *c.entry(o.as_str()).or_insert(0) += 1;
+    }
+    c
+}
+
+/// Sets `spec.round` on every object, and waits until each has been reconciled at that round
+/// by the replica that owns it.
+async fn every_object_reconciled_at(api: &Api<Shardee>, record: &Record, round: u64) {
+    let names: Vec<String> = owners(api).await.into_keys().collect();
+    futures::stream::iter(names)
+        .for_each_concurrent(16, |name| async move {
+            let patch = Patch::Merge(json!({"spec": {"round": round}}));
+            api.patch(&name, &PatchParams::default(), &patch).await.unwrap();
+        })
+        .await;
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let owners = owners(api).await;
+        let behind: Vec<&String> = {
+            let seen = record.seen.lock().unwrap();
+            owners
+                .iter()
+                .filter(|(name, owner)| seen.get(*name).is_none_or(|(r, by)| *r < round || by != *owner))
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        };
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "{} objects not reconciled at round {round} by their owner",
+            behind.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_split_the_objects_and_move_them_without_overlap() {
+    let env = shared();
+    tokio::task::spawn_blocking(|| shared().install_crd(CRD)).await.unwrap().unwrap();
+    let ns =
+        tokio::task::spawn_blocking(|| shared().create_unique_namespace("shard")).await.unwrap().unwrap();
+    let admin = client_of(env);
+    let api: Api<Shardee> = Api::namespaced(admin.clone(), &ns);
+    futures::stream::iter(0..OBJECTS)
+        .for_each_concurrent(16, |i| {
+            let api = api.clone();
+            async move {
+                let obj = Shardee {
+                    api_version: "shard.kube-test.example.com/v1".into(),
+                    kind: "Shardee".into(),
+                    metadata: ObjectMeta { name: Some(format!("obj-{i:03}")), ..ObjectMeta::default() },
+                    spec: Spec::default(),
+                };
+                api.create(&PostParams::default(), &obj).await.unwrap();
+            }
+        })
+        .await;
+
+    let record = Arc::new(Record::default());
+    let mut replicas: Vec<Replica> =
+        ["r0", "r1", "r2"].iter().map(|id| Replica::start(client_of(env), &ns, id, record.clone())).collect();
+
+    // Steady churn on a few objects all along, so that moves meet reconciles.
+    let churning = Arc::new(AtomicBool::new(true));
+    let churn = tokio::spawn({
+        let (api, churning) = (api.clone(), churning.clone());
+        async move {
+            let mut i = 0u64;
+            while churning.load(Ordering::Relaxed) {
+                let name = format!("obj-{:03}", (i * 37) % OBJECTS as u64);
+                let patch = Patch::Merge(json!({"metadata": {"annotations": {"churn": i.to_string()}}}));
+                let _ = api.patch(&name, &PatchParams::default(), &patch).await;
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+
+    // Three replicas: each owns and caches about a third.
+    let three = settled(&api, &replicas, Duration::from_secs(60)).await;
+    for (id, n) in count(&three) {
+        assert!(
+            (60..=140).contains(&n),
+            "{id} owns {n} of {OBJECTS} with three replicas: {:?}",
+            count(&three)
+        );
+    }
+    every_object_reconciled_at(&api, &record, 1).await;
+
+    // Scale up: a fourth replica takes about a quarter, from each of the others.
+    replicas.push(Replica::start(client_of(env), &ns, "r3", record.clone()));
+    let four = settled(&api, &replicas, Duration::from_secs(60)).await;
+    let moved: Vec<&String> = four.iter().filter(|(n, o)| three[*n] != **o).map(|(n, _)| n).collect();
+    assert!(moved.iter().all(|n| four[*n] == "r3"), "objects moved between old replicas");
+    assert!((45..=105).contains(&moved.len()), "{} of {OBJECTS} moved to the fourth replica", moved.len());
+    every_object_reconciled_at(&api, &record, 2).await;
+
+    // A crash: r1's objects go to the others once its Lease expires, and only r1's move.
+    let killed = replicas.remove(1);
+    let killed_id = killed.id.clone();
+    let crashed_at = Instant::now();
+    killed.kill();
+    let after = settled(&api, &replicas, Duration::from_secs(60)).await;
+    let took = crashed_at.elapsed();
+    // The bound: the lease duration plus one retry period, and room for the writes on a
+    // loaded machine.
+    assert!(
+        took <= LEASE + RETRY + Duration::from_secs(10),
+        "objects of the crashed replica moved after {took:?}"
+    );
+    for (name, before) in &four {
+        if *before != killed_id {
+            assert_eq!(&after[name], before, "{name} moved although its owner lives");
+        }
+    }
+    every_object_reconciled_at(&api, &record, 3).await;
+
+    churning.store(false, Ordering::Relaxed);
+    churn.await.unwrap();
+    let overlaps = record.overlaps.lock().unwrap().clone();
+    assert!(overlaps.is_empty(), "objects reconciled by two replicas at once: {overlaps:?}");
+    eprintln!(
+        "{} reconciles; crash handover {took:?}; {} objects moved to the fourth replica; final split {:?}",
+        record.reconciles.load(Ordering::Relaxed),
+        moved.len(),
+        count(&after)
+    );
+    for r in replicas {
+        r.kill();
+    }
+}
