@@ -28,9 +28,11 @@ use kube_core::ResourceExt;
 use kube_runtime::{
     Store,
     controller::{Action, Controller},
+    metrics::ShardMetrics,
     shard::{self, Assigner, Shard},
-    watcher,
+    watcher::{self, watcher},
 };
+use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::{task::JoinHandle, time::Instant};
@@ -162,9 +164,10 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(client: Client, ns: &str, id: &str, record: Arc<Record>) -> Replica {
+    fn start(client: Client, ns: &str, id: &str, record: Arc<Record>, metrics: &ShardMetrics) -> Replica {
         let config = shard::Config::new(GROUP).identity(id).timing(LEASE, RENEW, RETRY);
         let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), ns), config).unwrap();
+        shard.observe(Arc::new(metrics.clone()));
         let objects: Api<Shardee> = Api::namespaced(client, ns);
         let membership = tokio::spawn({
             let shard = shard.clone();
@@ -178,6 +181,7 @@ impl Replica {
             .shard(&shard)
             .concurrency(0);
         let store = controller.store();
+        metrics.track_owned(&shard, id, &store);
         let ctx = Arc::new(Ctx { replica: id.to_string(), record });
         let run = tokio::spawn(
             controller.run(reconcile, |_, _: &Never, _| Action::await_change(), ctx).for_each(|_| async {}),
@@ -191,6 +195,17 @@ impl Replica {
             t.abort();
         }
     }
+}
+
+fn scrape(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
+    out
+}
+
+/// The value of the sample `name{labels}` in `scraped` (0 when absent).
+fn metric(scraped: &str, sample: &str) -> f64 {
+    scraped.lines().find_map(|l| l.strip_prefix(sample).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
 }
 
 /// Object name → the owner label.
@@ -296,8 +311,13 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
         .await;
 
     let record = Arc::new(Record::default());
-    let mut replicas: Vec<Replica> =
-        ["r0", "r1", "r2"].iter().map(|id| Replica::start(client_of(env), &ns, id, record.clone())).collect();
+    // One registry for all replicas of this process: their moves add up.
+    let mut registry = Registry::default();
+    let metrics = ShardMetrics::register(&mut registry);
+    let mut replicas: Vec<Replica> = ["r0", "r1", "r2"]
+        .iter()
+        .map(|id| Replica::start(client_of(env), &ns, id, record.clone(), &metrics))
+        .collect();
 
     // Steady churn on a few objects all along, so that moves meet reconciles.
     let churning = Arc::new(AtomicBool::new(true));
@@ -327,12 +347,29 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
     every_object_reconciled_at(&api, &record, 1).await;
 
     // Scale up: a fourth replica takes about a quarter, from each of the others.
-    replicas.push(Replica::start(client_of(env), &ns, "r3", record.clone()));
+    replicas.push(Replica::start(client_of(env), &ns, "r3", record.clone(), &metrics));
     let four = settled(&api, &replicas, Duration::from_secs(60)).await;
     let moved: Vec<&String> = four.iter().filter(|(n, o)| three[*n] != **o).map(|(n, _)| n).collect();
     assert!(moved.iter().all(|n| four[*n] == "r3"), "objects moved between old replicas");
     assert!((45..=105).contains(&moved.len()), "{} of {OBJECTS} moved to the fourth replica", moved.len());
     every_object_reconciled_at(&api, &record, 2).await;
+    let scraped = scrape(&registry);
+    let r3_owned = four.values().filter(|o| *o == "r3").count();
+    assert_eq!(
+        metric(&scraped, "kube_shard_owned_objects{group=\"shardees\",controller=\"r3\"}"),
+        r3_owned as f64
+    );
+    assert!(
+        metric(&scraped, "kube_shard_let_go_total{group=\"shardees\"}") >= moved.len() as f64,
+        "{scraped}"
+    );
+    assert!(
+        metric(&scraped, "kube_shard_assignments_total{group=\"shardees\",kind=\"Shardee\",step=\"drain\"}")
+            >= moved.len() as f64
+    );
+    assert!(
+        metric(&scraped, "kube_shard_drain_duration_seconds_count{group=\"shardees\"}") >= moved.len() as f64
+    );
 
     // A crash: r1's objects go to the others once its Lease expires, and only r1's move.
     let killed = replicas.remove(1);
@@ -366,5 +403,95 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
     );
     for r in replicas {
         r.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owned_objects_are_assigned_with_their_owner() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube_core::Resource;
+
+    let env = shared();
+    tokio::task::spawn_blocking(|| shared().install_crd(CRD)).await.unwrap().unwrap();
+    let ns = tokio::task::spawn_blocking(|| shared().create_unique_namespace("shard-owned"))
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = client_of(env);
+    let api: Api<Shardee> = Api::namespaced(admin.clone(), &ns);
+    let cms: Api<ConfigMap> = Api::namespaced(admin.clone(), &ns);
+    for i in 0..20 {
+        let obj = Shardee {
+            api_version: "shard.kube-test.example.com/v1".into(),
+            kind: "Shardee".into(),
+            metadata: ObjectMeta { name: Some(format!("owner-{i:02}")), ..ObjectMeta::default() },
+            spec: Spec::default(),
+        };
+        let obj = api.create(&PostParams::default(), &obj).await.unwrap();
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": format!("owned-{i:02}"), "ownerReferences": [obj.controller_owner_ref(&()).unwrap()]},
+        }))
+        .unwrap();
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+    }
+
+    let mut stores = Vec::new();
+    let mut tasks = Vec::new();
+    for id in ["a", "b"] {
+        let client = client_of(env);
+        let config = shard::Config::new(GROUP).identity(id).timing(LEASE, RENEW, RETRY);
+        let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), &ns), config).unwrap();
+        let (owners, owned): (Api<Shardee>, Api<ConfigMap>) =
+            (Api::namespaced(client.clone(), &ns), Api::namespaced(client.clone(), &ns));
+        tasks.push(tokio::spawn(shard.clone().run(std::future::pending())));
+        tasks.push(tokio::spawn(Assigner::new(owners, &shard).run(std::future::pending())));
+        tasks.push(tokio::spawn(Assigner::cached(owned.clone(), &shard).run(std::future::pending())));
+        // What a sharded controller's `owns` input caches.
+        let (store, writer) = kube_runtime::reflector::store::<ConfigMap>();
+        let watch =
+            kube_runtime::reflector(writer, watcher(owned, shard.watcher_config(watcher::Config::default())));
+        tasks.push(tokio::spawn(async move {
+            watch.for_each(|_| async {}).await;
+            Ok(())
+        }));
+        stores.push((id, store));
+    }
+
+    let label = shard::Config::new(GROUP).owner_label();
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let owners: BTreeMap<String, String> = api
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| {
+                (o.name_any().replace("owner-", ""), o.labels().get(&label).cloned().unwrap_or_default())
+            })
+            .collect();
+        let owned: BTreeMap<String, String> = cms
+            .list(&ListParams::default().labels(&label))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| {
+                (c.name_any().replace("owned-", ""), c.labels().get(&label).cloned().unwrap_or_default())
+            })
+            .collect();
+        let cached_ok = stores.iter().all(|(id, s)| s.len() == owned.values().filter(|o| *o == id).count());
+        let both_used = ["a", "b"].iter().all(|id| owners.values().any(|o| o == id));
+        if owned.len() == 20 && owners == owned && cached_ok && both_used {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "owned ConfigMaps not with their owners: owners {owners:?}, owned {owned:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for t in tasks {
+        t.abort();
     }
 }

@@ -12,7 +12,8 @@
 //!   [`Client::with_layer`](kube_client::Client::with_layer);
 //! - `kube_watcher_relists_total` and `kube_watcher_restarts_total` by [`WatcherMetrics`],
 //!   counted from a watcher's stream;
-//! - `leader_election_master_status` by [`LeaderMetrics`].
+//! - `leader_election_master_status` by [`LeaderMetrics`];
+//! - `kube_shard_*` (members, objects owned, moves, drain time) by [`ShardMetrics`].
 //!
 //! ```no_run
 //! # async fn run(client: kube_client::Client) -> Result<(), kube_runtime::metrics::Error> {
@@ -32,12 +33,14 @@ mod client;
 mod controller;
 mod leader;
 mod server;
+mod shard;
 mod watcher;
 
 pub use client::{ClientMetrics, Instrumented};
 pub use controller::{ControllerMetrics, Metrics};
 pub use leader::LeaderMetrics;
 pub use server::{Bound, Server};
+pub use shard::ShardMetrics;
 pub use watcher::WatcherMetrics;
 
 /// What can go wrong serving metrics.

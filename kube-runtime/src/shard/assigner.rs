@@ -62,6 +62,18 @@ pub(crate) enum Step {
     KeepOwner,
 }
 
+impl Step {
+    /// The step's name in metrics.
+    fn name(&self, had_owner: bool) -> &'static str {
+        match self {
+            Step::Assign(_) if had_owner => "take_over",
+            Step::Assign(_) => "assign",
+            Step::Drain(_) => "drain",
+            Step::KeepOwner => "keep",
+        }
+    }
+}
+
 /// The step for an object with `labels`, whose owner by hash is `wanted` among the live `ring`.
 pub(crate) fn decide(config: &Config, meta: &ObjectMeta, ring: &Ring, drains: bool) -> Option<Step> {
     let wanted = ring.owner(&config.key.of(meta)?)?;
@@ -181,6 +193,7 @@ where
         let obj = store.get(&key)?;
         let step = decide(config, &obj.metadata, ring, self.drains)?;
         let rv = obj.metadata.resource_version.clone();
+        let had_owner = obj.metadata.labels.as_ref().is_some_and(|l| l.contains_key(&config.owner_label()));
         let labels = match &step {
             Step::Assign(owner) => json!({ config.owner_label(): owner, config.drain_label(): Value::Null }),
             Step::Drain(next) => json!({ config.drain_label(): next }),
@@ -191,6 +204,8 @@ where
         match api.patch_metadata(&key.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
             Ok(_) => {
                 tracing::debug!(group = %config.group, object = %key, ?step, "assigned");
+                let kind = K::kind(self.api.dyntype());
+                self.shard.observer().assigned(&config.group, &kind, step.name(had_owner));
                 None
             }
             Err(e) if e.is_not_found() => None,

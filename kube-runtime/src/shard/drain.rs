@@ -15,7 +15,7 @@ use kube_core::{
     params::{Patch, PatchParams},
 };
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Instant};
 
 use super::{Config, Shard};
 use crate::reflector::{Cacheable, ObjectRef, Store};
@@ -26,6 +26,7 @@ const RECHECK: Duration = Duration::from_millis(100);
 /// Per-key state shared by the reconcile wrapper and the drain loop of one controller.
 #[derive(Debug)]
 pub(crate) struct Drain {
+    shard: Shard,
     config: Config,
     alive: watch::Receiver<bool>,
     client: kube_client::Client,
@@ -38,6 +39,16 @@ enum KeyState {
     Running(u32),
     /// Let go: no reconcile may start until the object comes back without a drain request.
     Released,
+}
+
+/// What one look at a key found.
+enum Settled {
+    /// Look again shortly (a reconcile runs, or the write failed).
+    Again,
+    /// Let go of it just now.
+    LetGo,
+    /// Nothing (more) to do.
+    Nothing,
 }
 
 /// Whether a reconcile may run, as [`Drain::begin`] decides.
@@ -73,6 +84,7 @@ impl Drop for RunGuard {
 impl Drain {
     pub(crate) fn new(shard: &Shard) -> Arc<Self> {
         Arc::new(Self {
+            shard: shard.clone(),
             config: shard.config().clone(),
             alive: shard.alive(),
             client: shard.client(),
@@ -117,6 +129,8 @@ impl Drain {
     pub(crate) async fn run<K: Cacheable>(self: Arc<Self>, store: Store<K>, dyntype: K::DynamicType) {
         let mut changes = store.subscribe_keys();
         let mut pending: BTreeSet<ObjectRef> = BTreeSet::new();
+        // When each pending drain request was first seen.
+        let mut asked: HashMap<ObjectRef, Instant> = HashMap::new();
         loop {
             tokio::select! {
                 c = changes.next() => match c {
@@ -127,20 +141,30 @@ impl Drain {
             }
             let keys = std::mem::take(&mut pending);
             for key in keys {
-                if self.settle(&store, &key, &dyntype).await {
-                    pending.insert(key);
+                match self.settle(&store, &key, &dyntype).await {
+                    Settled::Again => {
+                        asked.entry(key.clone()).or_insert_with(Instant::now);
+                        pending.insert(key);
+                    }
+                    Settled::LetGo => {
+                        let took = asked.remove(&key).map_or(Duration::ZERO, |at| at.elapsed());
+                        self.shard.observer().let_go(&self.config.group, took);
+                    }
+                    Settled::Nothing => {
+                        asked.remove(&key);
+                    }
                 }
             }
         }
     }
 
-    /// One look at `key`; `true` when it must be looked at again.
+    /// One look at `key`.
     async fn settle<K: Cacheable>(
         &self,
         store: &Store<K>,
         key: &ObjectRef,
         dyntype: &K::DynamicType,
-    ) -> bool {
+    ) -> Settled {
         let drain_label = self.config.drain_label();
         let obj = store.get(key);
         let asked = obj
@@ -149,20 +173,20 @@ impl Drain {
         {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
             match (keys.get(key).copied(), asked) {
-                (Some(KeyState::Running(_)), true) => return true,
-                (Some(KeyState::Running(_)), false) => return false,
+                (Some(KeyState::Running(_)), true) => return Settled::Again,
+                (Some(KeyState::Running(_)), false) => return Settled::Nothing,
                 // Gone from the store, or back without a request: a new assignment.
                 (Some(KeyState::Released), false) => {
                     keys.remove(key);
-                    return false;
+                    return Settled::Nothing;
                 }
                 (_, true) => {
                     keys.insert(key.clone(), KeyState::Released);
                 }
-                (None, false) => return false,
+                (None, false) => return Settled::Nothing,
             }
         }
-        let Some(obj) = obj else { return false };
+        let Some(obj) = obj else { return Settled::Nothing };
         let rv = obj.meta().resource_version.clone();
         let patch = json!({ "metadata": { "resourceVersion": rv, "labels": {
             self.config.owner_label(): Value::Null, drain_label: Value::Null } } });
@@ -170,14 +194,14 @@ impl Drain {
         match api.patch_metadata(&key.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
             Ok(_) => {
                 tracing::info!(group = %self.config.group, object = %key, "let go of the object for its new owner");
-                false
+                Settled::LetGo
             }
-            Err(e) if e.is_not_found() => false,
+            Err(e) if e.is_not_found() => Settled::Nothing,
             // A newer version is coming to the store; it is looked at again then.
-            Err(e) if e.is_conflict() => false,
+            Err(e) if e.is_conflict() => Settled::Nothing,
             Err(e) => {
                 tracing::warn!(group = %self.config.group, object = %key, error = %e, "failed to let go of the object");
-                true
+                Settled::Again
             }
         }
     }

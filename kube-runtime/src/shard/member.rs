@@ -5,14 +5,14 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     future::Future,
     pin::pin,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube_client::{Api, Client, api::ListParams};
 use tokio::{sync::watch, time::Instant};
 
-use super::{Config, Error, GROUP_LABEL, Ring};
+use super::{Config, Error, GROUP_LABEL, NoObserveShard, ObserveShard, Ring};
 use crate::{
     leader::{LeaderElector, record::Observed},
     watcher,
@@ -34,6 +34,7 @@ struct Inner {
     alive: watch::Receiver<bool>,
     ring: watch::Sender<Ring>,
     elector: Mutex<Option<LeaderElector>>,
+    observer: RwLock<Arc<dyn ObserveShard>>,
 }
 
 impl std::fmt::Debug for Shard {
@@ -54,7 +55,14 @@ impl Shard {
         let alive = elector.leadership().receiver();
         let (ring, _) = watch::channel(Ring::default());
         Ok(Self {
-            inner: Arc::new(Inner { config, leases, alive, ring, elector: Mutex::new(Some(elector)) }),
+            inner: Arc::new(Inner {
+                config,
+                leases,
+                alive,
+                ring,
+                elector: Mutex::new(Some(elector)),
+                observer: RwLock::new(Arc::new(NoObserveShard)),
+            }),
         })
     }
 
@@ -88,6 +96,15 @@ impl Shard {
             _ => mine,
         });
         config
+    }
+
+    /// Sends what the assigner and the drains of this member do to `observer` (metrics).
+    pub fn observe(&self, observer: Arc<dyn ObserveShard>) {
+        *self.inner.observer.write().unwrap_or_else(PoisonError::into_inner) = observer;
+    }
+
+    pub(crate) fn observer(&self) -> Arc<dyn ObserveShard> {
+        self.inner.observer.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub(crate) fn client(&self) -> Client {

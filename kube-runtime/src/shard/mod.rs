@@ -54,9 +54,11 @@ mod assigner;
 mod config;
 pub(crate) mod drain;
 mod member;
+mod observe;
 mod ring;
 
 pub use assigner::Assigner;
 pub use config::{Config, Error, GROUP_LABEL, Key};
 pub use member::Shard;
+pub use observe::{NoObserveShard, ObserveShard};
 pub use ring::Ring;
