@@ -27,12 +27,13 @@ impl VersionMatch {
 
 /// Which objects a list or watch selects: a label and a field selector. [`ListParams`],
 /// [`WatchParams`] and the runtime's watcher configuration all hold one, and share its builder
-/// methods (`labels`, `labels_from`, `fields`, `fields_from`).
+/// methods (`labels`, `labels_from`, `fields`, `fields_from`, `shard`).
 ///
 /// ```
 /// use kube_core::params::{ListParams, Selectors};
 /// let lp = ListParams::default().labels("app=web").fields("metadata.name=a");
-/// assert_eq!(lp.selectors, Selectors { labels: Some("app=web".into()), fields: Some("metadata.name=a".into()) });
+/// assert_eq!(lp.selectors.labels.as_deref(), Some("app=web"));
+/// assert_eq!(lp.selectors.fields.as_deref(), Some("metadata.name=a"));
 /// assert!(ListParams::default().labels("a in b").validate().is_err());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct Selectors {
     pub labels: Option<String>,
     /// Only objects whose fields match (`metadata.name=x`).
     pub fields: Option<String>,
+    /// Only objects in these hash ranges (`shardSelector`, see
+    /// [`ShardSelector`](crate::selector::ShardSelector)); an apiserver without the
+    /// `ShardedListAndWatch` feature ignores it and serves every object.
+    pub shard: Option<String>,
 }
 
 impl Selectors {
@@ -60,11 +65,12 @@ impl Selectors {
     pub(crate) fn append_query(&self, q: &mut Query) {
         q.opt("labelSelector", self.labels.as_deref());
         q.opt("fieldSelector", self.fields.as_deref());
+        q.opt("shardSelector", self.shard.as_deref());
     }
 }
 
 /// Implements the selector builder methods on a type with a `selectors: Selectors` field, so
-/// every type that selects objects has the same four methods from one definition.
+/// every type that selects objects has the same selector methods from one definition.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! selector_builders {
@@ -95,6 +101,14 @@ macro_rules! selector_builders {
             #[must_use]
             pub fn fields_from(mut self, selector: &$crate::selector::FieldSelector) -> Self {
                 self.selectors.fields = Some(selector.to_string());
+                self
+            }
+
+            /// Only objects in the shard's hash ranges (the apiserver's `shardSelector`;
+            /// Kubernetes 1.36+ with the `ShardedListAndWatch` feature gate).
+            #[must_use]
+            pub fn shard(mut self, selector: &$crate::selector::ShardSelector) -> Self {
+                self.selectors.shard = Some(selector.to_string());
                 self
             }
         }

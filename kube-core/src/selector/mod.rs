@@ -1,4 +1,5 @@
-//! Label and field selectors: typed builders, a parser and matching.
+//! Label and field selectors: typed builders, a parser and matching; and the apiserver's shard
+//! selectors ([`ShardSelector`]).
 //!
 //! A [`LabelSelector`] is a conjunction of [`Requirement`]s on labels, with the operators the
 //! apiserver understands in `labelSelector` query parameters: `=`/`==`, `!=`, `in`, `notin`,
@@ -128,8 +129,10 @@ mod error;
 mod field;
 mod label;
 mod parse;
+mod shard;
 mod validate;
 
 pub use error::ParseError;
 pub use field::{FieldOperator, FieldRequirement, FieldSelector};
 pub use label::{LabelSelector, Operator, Requirement};
+pub use shard::{ShardField, ShardRange, ShardSelector};
