@@ -17,7 +17,7 @@ use std::{
 
 use k8s_openapi::api::core::v1::Pod;
 use tokio::{
-    io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf},
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::{mpsc, oneshot},
     task::JoinHandle,
@@ -44,6 +44,8 @@ pub struct PortStream {
     error: ErrorSlot,
     port: u16,
     target: Target,
+    /// The session closes when the last stream (and the [`Portforwarder`]) is gone.
+    _session: Arc<oneshot::Sender<()>>,
 }
 
 impl PortStream {
@@ -95,7 +97,7 @@ pub struct Portforwarder {
     streams: HashMap<u16, PortStream>,
     errors: Vec<(u16, ErrorSlot)>,
     ended: oneshot::Receiver<Ended>,
-    _cancel: oneshot::Sender<()>,
+    _session: Arc<oneshot::Sender<()>>,
 }
 
 impl Portforwarder {
@@ -104,21 +106,29 @@ impl Portforwarder {
         self.streams.remove(&port)
     }
 
-    /// Waits until the session ends (every forwarded connection closed); the first error the
-    /// remote side reported for a port, or a broken connection, is an error.
-    pub async fn join(mut self) -> Result<(), Error> {
-        let ended = (&mut self.ended).await.unwrap_or_default();
-        for (port, slot) in &self.errors {
+    /// Waits until the session ends and says how: the first error the remote side reported
+    /// for a port, or a broken connection, is an error.
+    ///
+    /// The session ends when the server ends it (the forwarded connections closed in the Pod)
+    /// or when every stream taken from it has been dropped (streams not taken are dropped
+    /// here). The WebSocket protocol cannot half-close a port, so shutting down a stream's
+    /// writes does not reach the Pod: drop the stream to end its connection.
+    pub async fn join(self) -> Result<(), Error> {
+        let Portforwarder { target, streams, errors, ended, _session: session } = self;
+        drop(streams);
+        drop(session);
+        let ended = ended.await.unwrap_or_default();
+        for (port, slot) in &errors {
             if let Some(message) = slot.get() {
                 return Err(Error::PortForward {
-                    target: Box::new(self.target.clone()),
+                    target: Box::new(target),
                     port: *port,
                     message: message.clone(),
                 });
             }
         }
         match ended.error {
-            Some(source) => Err(Error::ConnectionLost { target: Box::new(self.target.clone()), source }),
+            Some(source) => Err(Error::ConnectionLost { target: Box::new(target), source }),
             None => Ok(()),
         }
     }
@@ -160,6 +170,8 @@ impl Api<Pod> {
         let mut inputs = Vec::new();
         let mut streams = HashMap::new();
         let mut errors = Vec::new();
+        // Replaced by the session's guard once the session runs.
+        let placeholder = Arc::new(oneshot::channel().0);
         for (i, &port) in ports.iter().enumerate() {
             let data = (2 * i) as u8;
             let (ours, theirs) = tokio::io::duplex(PIPE_SIZE);
@@ -184,10 +196,21 @@ impl Api<Pod> {
                 })),
             });
             errors.push((port, slot.clone()));
-            streams.insert(port, PortStream { pipe: theirs, error: slot, port, target: target.clone() });
+            let stream = PortStream {
+                pipe: theirs,
+                error: slot,
+                port,
+                target: target.clone(),
+                _session: placeholder.clone(),
+            };
+            streams.insert(port, stream);
         }
         let session = mux::spawn(ws, outputs, inputs, false);
-        Ok(Portforwarder { target, streams, errors, ended: session.ended, _cancel: session.cancel })
+        let guard = Arc::new(session.cancel);
+        for stream in streams.values_mut() {
+            stream._session = guard.clone();
+        }
+        Ok(Portforwarder { target, streams, errors, ended: session.ended, _session: guard })
     }
 
     /// Listens on `local` (port 0 picks a free one) and forwards each accepted connection to
@@ -227,21 +250,31 @@ impl Api<Pod> {
     }
 }
 
-/// Copies between an accepted connection and a new session to the Pod's port.
+/// Copies between an accepted connection and a new session to the Pod's port, until the
+/// Pod's side ends or the local side ends its writes (which cannot be passed on: see
+/// [`Portforwarder::join`]).
 async fn forward_one(api: &Api<Pod>, name: &str, port: u16, mut conn: TcpStream) -> Result<(), Error> {
     let mut pf = api.portforward(name, &[port]).await?;
     let target = pf.target.clone();
-    let Some(mut stream) = pf.take_stream(port) else {
+    let Some(stream) = pf.take_stream(port) else {
         return Ok(());
     };
-    let copied = tokio::io::copy_bidirectional(&mut conn, &mut stream).await;
-    drop(stream);
-    let joined = pf.join().await;
-    match (copied, joined) {
-        (_, Err(e)) => Err(e),
-        (Err(e), Ok(()))
-            if e.kind() != io::ErrorKind::BrokenPipe && e.kind() != io::ErrorKind::ConnectionReset =>
-        {
+    let (mut remote_read, mut remote_write) = tokio::io::split(stream);
+    let (mut local_read, mut local_write) = conn.split();
+    let up = tokio::io::copy(&mut local_read, &mut remote_write);
+    let down = async {
+        let copied = tokio::io::copy(&mut remote_read, &mut local_write).await;
+        let _ = local_write.shutdown().await;
+        copied
+    };
+    let failed = tokio::select! {
+        _ = up => None,
+        copied = down => copied.err(),
+    };
+    drop((remote_read, remote_write));
+    pf.join().await?;
+    match failed {
+        Some(e) if !matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) => {
             Err(Error::ConnectionLost { target: Box::new(target), source: Box::new(e) })
         }
         _ => Ok(()),
