@@ -98,6 +98,7 @@ examples: control-plane
     ex="$CARGO_TARGET_DIR/debug/examples"
     run() { echo; echo "== $*"; timeout 120 "$@"; }
     run "$ex/pod_api"
+    run "$ex/exec" --demo | tee "$dir/exec"; grep -q "exit code 3" "$dir/exec" && grep -q "5 bytes echoed" "$dir/exec"
     run "$ex/dynamic_api" > "$dir/table"; head -4 "$dir/table"; grep -q '^configmaps  *cm ' "$dir/table"
     run "$ex/dynamic_api" ns default
     run "$ex/node_informer" --demo

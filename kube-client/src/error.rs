@@ -67,6 +67,10 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// An exec, attach or port-forward session failed.
+    #[error(transparent)]
+    Remote(Box<crate::api::remote::Error>),
+
     /// A single line of a watch or line stream exceeded the limit.
     #[error("a line of the response from {uri} is longer than {limit} bytes")]
     LineTooLong {

@@ -17,6 +17,8 @@ pub const KUBE_APISERVER: &str = "kube-apiserver";
 pub const ETCD: &str = "etcd";
 /// File name of the kubectl binary.
 pub const KUBECTL: &str = "kubectl";
+/// File name of the tests' fake kubelet (built by `tools/controlplane/build.sh`).
+pub const FAKE_KUBELET: &str = "fake-kubelet";
 
 /// Where the control-plane binaries are.
 ///
@@ -36,25 +38,29 @@ pub struct Binaries {
     pub etcd: PathBuf,
     /// Path of `kubectl`, if one was found.
     pub kubectl: Option<PathBuf>,
+    /// Path of `fake-kubelet`, if one was found (only [`TestEnv::kubelet`](crate::TestEnv::kubelet) needs it).
+    pub fake_kubelet: Option<PathBuf>,
 }
 
 impl Binaries {
-    /// Finds all three binaries with [`find_binary`]; kubectl may be missing, unless
-    /// `TEST_ASSET_KUBECTL` names a file that is not there.
+    /// Finds the binaries with [`find_binary`]; kubectl and fake-kubelet may be missing, unless
+    /// `TEST_ASSET_KUBECTL` or `TEST_ASSET_FAKE_KUBELET` names a file that is not there.
     pub fn find() -> Result<Self> {
+        let optional = |name| match find_binary(name) {
+            Ok(path) => Ok(Some(path)),
+            // A set but wrong TEST_ASSET_KUBECTL is a mistake worth reporting at once.
+            Err(e @ Error::InvalidBinaryPath { .. }) => Err(e),
+            Err(_) => Ok(None),
+        };
         Ok(Binaries {
             kube_apiserver: find_binary(KUBE_APISERVER)?,
             etcd: find_binary(ETCD)?,
-            kubectl: match find_binary(KUBECTL) {
-                Ok(path) => Some(path),
-                // A set but wrong TEST_ASSET_KUBECTL is a mistake worth reporting at once.
-                Err(e @ Error::InvalidBinaryPath { .. }) => return Err(e),
-                Err(_) => None,
-            },
+            kubectl: optional(KUBECTL)?,
+            fake_kubelet: optional(FAKE_KUBELET)?,
         })
     }
 
-    /// Uses the three binaries in one directory (kubectl only if it is there).
+    /// Uses the binaries in one directory (kubectl and fake-kubelet only if they are there).
     ///
     /// ```no_run
     /// let bins = kube_test::Binaries::in_dir("/opt/k8s/bin")?;
@@ -70,7 +76,12 @@ impl Binaries {
                 Err(Error::BinaryNotFound { name, tried: vec![path] })
             }
         };
-        Ok(Binaries { kube_apiserver: pick(KUBE_APISERVER)?, etcd: pick(ETCD)?, kubectl: pick(KUBECTL).ok() })
+        Ok(Binaries {
+            kube_apiserver: pick(KUBE_APISERVER)?,
+            etcd: pick(ETCD)?,
+            kubectl: pick(KUBECTL).ok(),
+            fake_kubelet: pick(FAKE_KUBELET).ok(),
+        })
     }
 
     /// The kubectl path, or the error that lists where it was looked for.
@@ -80,12 +91,22 @@ impl Binaries {
             tried: candidates(KUBECTL, &Lookup::from_env()),
         })
     }
+
+    /// The fake kubelet's path, or the error that lists where it was looked for.
+    pub fn fake_kubelet(&self) -> Result<&Path> {
+        self.fake_kubelet.as_deref().ok_or_else(|| Error::BinaryNotFound {
+            name: FAKE_KUBELET,
+            tried: candidates(FAKE_KUBELET, &Lookup::from_env()),
+        })
+    }
 }
 
-/// Finds one control-plane binary by file name (`kube-apiserver`, `etcd` or `kubectl`).
+/// Finds one control-plane binary by file name (`kube-apiserver`, `etcd`, `kubectl` or
+/// `fake-kubelet`).
 ///
 /// The places, in order (the first executable file wins):
-/// 1. `$TEST_ASSET_KUBE_APISERVER`, `$TEST_ASSET_ETCD`, `$TEST_ASSET_KUBECTL` (the full path);
+/// 1. `$TEST_ASSET_KUBE_APISERVER`, `$TEST_ASSET_ETCD`, `$TEST_ASSET_KUBECTL`,
+///    `$TEST_ASSET_FAKE_KUBELET` (the full path);
 /// 2. `$KUBEBUILDER_ASSETS/<name>`;
 /// 3. the project cache `${XDG_CACHE_HOME:-$HOME/.cache}/kube-dev/control-plane/<version>/<name>`,
 ///    first [`CONTROL_PLANE_VERSION`], then every other version directory there, newest first;
@@ -127,7 +148,7 @@ struct Lookup {
 
 impl Lookup {
     fn from_env() -> Self {
-        let asset_var = [KUBE_APISERVER, ETCD, KUBECTL]
+        let asset_var = [KUBE_APISERVER, ETCD, KUBECTL, FAKE_KUBELET]
             .iter()
             .filter_map(|name| {
                 let var = asset_var_name(name);
@@ -148,7 +169,8 @@ impl Lookup {
 
 /// An explicitly set `TEST_ASSET_<NAME>`, or `KUBEBUILDER_ASSETS` for kube-apiserver and etcd,
 /// must lead to an executable file: falling through to other places would hide the mistake.
-/// kubectl may be missing from `KUBEBUILDER_ASSETS`, as older asset bundles lack it.
+/// kubectl may be missing from `KUBEBUILDER_ASSETS`, as older asset bundles lack it; so may
+/// fake-kubelet, which only this project builds.
 fn check_explicit(name: &str, lookup: &Lookup) -> Result<()> {
     let var = asset_var_name(name);
     let mut explicit = Vec::new();
@@ -158,7 +180,7 @@ fn check_explicit(name: &str, lookup: &Lookup) -> Result<()> {
         }
     }
     if let Some(dir) = &lookup.kubebuilder_assets {
-        if name != KUBECTL {
+        if name != KUBECTL && name != FAKE_KUBELET {
             explicit.push(("KUBEBUILDER_ASSETS".to_owned(), Path::new(dir).join(name)));
         }
     }

@@ -15,7 +15,7 @@ use rustls::ClientConfig;
 use tempfile::TempDir;
 
 use crate::{
-    Binaries, Credentials, Error, Kubeconfig, RawResponse, Result, User,
+    Binaries, Credentials, Error, FakeKubelet, Kubeconfig, RawResponse, Result, User,
     apiserver::{self, ApiserverConfig, ApiserverFiles},
     certs::Pki,
     etcd::{self, EtcdConfig},
@@ -207,7 +207,7 @@ impl TestEnvBuilder {
         token_users.extend(self.token_users.iter().cloned());
 
         let files = write_files(&root, &pki, &token_users)?;
-        let [etcd_client, etcd_peer, apiserver_port] = free_ports()?;
+        let [etcd_client, etcd_peer, apiserver_port] = free_ports::<3>()?;
 
         let etcd_config = EtcdConfig {
             name: format!("kube-test-{}", &users::random_token()[..12]),
@@ -307,6 +307,8 @@ impl TestEnvBuilder {
             next_id: AtomicU64::new(0),
             startup,
             startup_timeout: self.startup_timeout,
+            kubelet: OnceLock::new(),
+            kubelet_start: Mutex::new(()),
         })
     }
 }
@@ -346,6 +348,9 @@ pub struct TestEnv {
     pub(crate) next_id: AtomicU64,
     pub(crate) startup: Duration,
     pub(crate) startup_timeout: Duration,
+    pub(crate) kubelet: OnceLock<FakeKubelet>,
+    /// Held while the fake kubelet starts, so that only one starts.
+    pub(crate) kubelet_start: Mutex<()>,
 }
 
 impl std::fmt::Debug for TestEnv {
@@ -543,6 +548,24 @@ impl TestEnv {
         self.start_apiserver()
     }
 
+    /// The fake kubelet, started on first use, with its Node registered (see
+    /// [`FakeKubelet`]): Pods made by [`FakeKubelet::run_pod`] support exec, attach,
+    /// port-forward and logs through the apiserver.
+    ///
+    /// Needs the `fake-kubelet` binary, which `tools/controlplane/build.sh` builds next to
+    /// kube-apiserver (found like the other binaries, see [`find_binary`](crate::find_binary)).
+    pub fn kubelet(&self) -> Result<&FakeKubelet> {
+        if let Some(kubelet) = self.kubelet.get() {
+            return Ok(kubelet);
+        }
+        let _starting = lock(&self.kubelet_start);
+        if let Some(kubelet) = self.kubelet.get() {
+            return Ok(kubelet);
+        }
+        let kubelet = FakeKubelet::start(self)?;
+        Ok(self.kubelet.get_or_init(|| kubelet))
+    }
+
     /// Compacts etcd's history at its current revision and returns that revision.
     ///
     /// Afterwards etcd rejects reads and watches at older revisions, so watches from older
@@ -676,6 +699,8 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        // The kubelet's supervisor stops it when dropped.
+        drop(self.kubelet.take());
         if let Some(mut server) = lock(&self.apiserver).take() {
             server.stop();
         }
@@ -686,15 +711,17 @@ impl Drop for TestEnv {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Three distinct free ports on 127.0.0.1 (reserved together, then released).
-fn free_ports() -> Result<[u16; 3]> {
-    let bind = || TcpListener::bind(("127.0.0.1", 0)).map_err(Error::FreePort);
-    let listeners = [bind()?, bind()?, bind()?];
-    let mut ports = [0u16; 3];
+/// `N` distinct free ports on 127.0.0.1 (reserved together, then released).
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let mut listeners = Vec::with_capacity(N);
+    for _ in 0..N {
+        listeners.push(TcpListener::bind(("127.0.0.1", 0)).map_err(Error::FreePort)?);
+    }
+    let mut ports = [0u16; N];
     for (port, l) in ports.iter_mut().zip(&listeners) {
         *port = l.local_addr().map_err(Error::FreePort)?.port();
     }

@@ -46,17 +46,21 @@ mod etcd;
 mod http;
 mod kubeconfig;
 mod kubectl;
+mod kubelet;
 mod supervise;
 mod tls_server;
 mod users;
 mod wait;
 
-pub use binaries::{Binaries, CONTROL_PLANE_VERSION, ETCD, KUBE_APISERVER, KUBECTL, find_binary};
+pub use binaries::{
+    Binaries, CONTROL_PLANE_VERSION, ETCD, FAKE_KUBELET, KUBE_APISERVER, KUBECTL, find_binary,
+};
 pub use crd::CRD_ESTABLISH_TIMEOUT;
 pub use env::{DEFAULT_STARTUP_TIMEOUT, KEEP_DIR_VAR, TestEnv, TestEnvBuilder};
 pub use error::{Error, Result};
 pub use http::RawResponse;
 pub use kubeconfig::{CLUSTER_NAME, Kubeconfig};
 pub use kubectl::{KUBECTL_DEADLINE, KUBECTL_REQUEST_TIMEOUT};
+pub use kubelet::{FAKE_NODE_NAME, FakeContainer, FakeKubelet};
 pub use tls_server::LoopbackTls;
 pub use users::{ADMIN_USER, Credentials, SYSTEM_MASTERS, TOKEN_ADMIN_USER, User};

@@ -1,9 +1,11 @@
 //go:build tools
 
-// Package tools pins the Kubernetes commands this module builds, so `go mod tidy` keeps their dependencies.
+// Package tools pins the Kubernetes commands and libraries this module builds, so `go mod tidy`
+// keeps their dependencies.
 package tools
 
 import (
+	_ "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )

@@ -3,6 +3,7 @@
 
 mod core_verbs;
 mod metadata;
+pub mod remote;
 mod subresource;
 
 use std::fmt::Debug;

@@ -57,6 +57,18 @@ struct PerCertificate {
 }
 
 impl Pool {
+    fn new(builder: HyperBuilder, connector: Connector, rotating: Option<&Arc<RotatingClientCert>>) -> Self {
+        match rotating {
+            Some(cert) => Pool::PerCertificate(Arc::new(PerCertificate {
+                current: Mutex::new((cert.generation(), builder.build(connector.clone()))),
+                builder,
+                connector,
+                cert: cert.clone(),
+            })),
+            None => Pool::Fixed(Arc::new(builder.build(connector))),
+        }
+    }
+
     fn client(&self) -> Hyper {
         match self {
             Pool::Fixed(hyper) => Hyper::clone(hyper),
@@ -187,15 +199,12 @@ impl ClientBuilder {
                 .http2_keep_alive_timeout(timeout)
                 .http2_keep_alive_while_idle(true);
         }
-        let pool = match &rotating {
-            Some(cert) => Pool::PerCertificate(Arc::new(PerCertificate {
-                current: Mutex::new((cert.generation(), hyper.build(https.clone()))),
-                builder: hyper,
-                connector: https,
-                cert: cert.clone(),
-            })),
-            None => Pool::Fixed(Arc::new(hyper.build(https))),
-        };
+        // Upgrades (exec, attach, port-forward) need HTTP/1.1: their own connections, which
+        // are never pooled (an upgraded connection belongs to its session).
+        let mut upgrade_hyper = HyperClient::builder(TokioExecutor::new());
+        upgrade_hyper.pool_max_idle_per_host(0).timer(hyper_util::rt::TokioTimer::new());
+        let upgrade_pool = Pool::new(upgrade_hyper, https.http1_only(), rotating.as_ref());
+        let pool = Pool::new(hyper, https, rotating.as_ref());
 
         let transport = tower::service_fn(move |req: Request<Bytes>| {
             let fut = pool.client().request(req.map(Full::new));
@@ -214,12 +223,26 @@ impl ClientBuilder {
         fixed.insert(USER_AGENT, HeaderValue::try_from(&self.user_agent).map_err(SettingError::UserAgent)?);
         fixed.extend(headers::impersonation_headers(&config.impersonation)?);
 
+        let auth = match rotating {
+            Some(cert) => AuthLayer::new(config.auth.clone()).with_client_cert(cert),
+            None => AuthLayer::new(config.auth.clone()),
+        };
+        let upgrade_transport = tower::service_fn(move |req: Request<Bytes>| {
+            let fut = upgrade_pool.client().request(req.map(Full::new));
+            async move {
+                let resp = fut.await.map_err(BoxError::from)?;
+                Ok::<_, BoxError>(resp.map(|b| b.map_err(BoxError::from).boxed_unsync()))
+            }
+        });
+        let upgrade: HttpService = BoxCloneSyncService::new(
+            ServiceBuilder::new()
+                .layer(HeadersLayer::new(fixed.clone()))
+                .layer(auth.clone())
+                .service(upgrade_transport),
+        );
         let core = ServiceBuilder::new()
             .layer(HeadersLayer::new(fixed))
-            .layer(match rotating {
-                Some(cert) => AuthLayer::new(config.auth.clone()).with_client_cert(cert),
-                None => AuthLayer::new(config.auth.clone()),
-            })
+            .layer(auth)
             .option_layer(config.read_timeout.map(tower::timeout::TimeoutLayer::new))
             .map_response(|resp: Response<_>| {
                 resp.map(|b: Decompressed| b.map_err(BoxError::from).boxed_unsync())
@@ -241,7 +264,8 @@ impl ClientBuilder {
                 ServiceBuilder::new().layer(RetryLayer::new(self.retry)).service(core),
             ),
         };
-        Client::new(service, &config.cluster_url, &config.default_namespace)
+        Ok(Client::new(service, &config.cluster_url, &config.default_namespace)?
+            .with_upgrade_service(upgrade))
     }
 }
 

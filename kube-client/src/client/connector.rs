@@ -158,7 +158,7 @@ pub struct TlsHandshakeTimeout {
 /// TLS over the connections of a [`ProxyConnector`] for `https://` destinations (plain for
 /// `http://`), the handshake bounded by its own timeout, separate from the connect timeout.
 ///
-/// ALPN offers `h2` and `http/1.1`.
+/// ALPN offers `h2` and `http/1.1` ([`HttpsConnector::http1_only`]: only `http/1.1`).
 #[derive(Clone)]
 pub struct HttpsConnector {
     inner: ProxyConnector,
@@ -188,6 +188,14 @@ impl HttpsConnector {
     ) -> Self {
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self { inner, tls: std::sync::Arc::new(tls), server_name, handshake_timeout }
+    }
+
+    /// The same connector offering only `http/1.1` in ALPN, for requests that upgrade the
+    /// connection (the API server upgrades only HTTP/1.1).
+    pub fn http1_only(&self) -> Self {
+        let mut tls = rustls::ClientConfig::clone(&self.tls);
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Self { tls: std::sync::Arc::new(tls), ..self.clone() }
     }
 }
 

@@ -61,6 +61,9 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct Client {
     service: HttpService,
+    /// The stack for requests that upgrade their connection (HTTP/1.1 only, no retries,
+    /// timeouts or decompression): exec, attach, port-forward.
+    upgrade: HttpService,
     base: Arc<Base>,
     default_namespace: Arc<str>,
 }
@@ -96,6 +99,7 @@ impl Client {
         let path_prefix =
             parts.path_and_query.map(|p| p.path().trim_end_matches('/').to_string()).unwrap_or_default();
         Ok(Self {
+            upgrade: service.clone(),
             service,
             base: Arc::new(Base { scheme, authority, path_prefix }),
             default_namespace: default_namespace.into(),
@@ -134,7 +138,20 @@ impl Client {
             + 'static,
         <L::Service as tower::Service<http::Request<Bytes>>>::Future: Send + 'static,
     {
-        Self { service: BoxCloneSyncService::new(layer.layer(self.service)), ..self }
+        Self {
+            service: BoxCloneSyncService::new(layer.layer(self.service)),
+            upgrade: BoxCloneSyncService::new(layer.layer(self.upgrade)),
+            ..self
+        }
+    }
+
+    /// Uses `upgrade` for requests that upgrade their connection to a WebSocket (exec, attach,
+    /// port-forward). It must speak HTTP/1.1 to the server and keep hyper's upgrade in the
+    /// response's extensions. [`Client::new`] uses the main service for both, which suits an
+    /// HTTP/1.1 stack; [`ClientBuilder`] gives upgrades connections of their own.
+    #[must_use]
+    pub fn with_upgrade_service(self, upgrade: HttpService) -> Self {
+        Self { upgrade, ..self }
     }
 
     fn absolute(&self, uri: &http::Uri) -> Result<http::Uri, Error> {
@@ -178,6 +195,32 @@ impl Client {
             }
             Err(e) => Err(classify(e, path)),
         }
+    }
+
+    /// Sends a request that asks to upgrade its connection (a WebSocket handshake) through the
+    /// upgrade stack: the `101 Switching Protocols` response (hyper's upgrade in its
+    /// extensions), or the `Status` the server answered with instead.
+    pub(crate) async fn send_upgrade(
+        &self,
+        req: Request<Vec<u8>>,
+    ) -> Result<Result<Response<Body>, Status>, Error> {
+        let (mut parts, body) = req.into_parts();
+        let path = uri_path(&parts.uri);
+        parts.uri = self.absolute(&parts.uri)?;
+        let req = Request::from_parts(parts, Bytes::from(body));
+        let span = tracing::debug_span!("kube_upgrade", path = %path, status = tracing::field::Empty);
+        let resp = self
+            .upgrade
+            .clone()
+            .oneshot(req)
+            .instrument(span.clone())
+            .await
+            .map_err(|e| classify(e, path.clone()))?;
+        span.record("status", resp.status().as_u16());
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(Ok(resp));
+        }
+        Ok(Err(status_of(resp, path).await))
     }
 
     /// Sends a request and fails with [`Error::Api`] unless the status is a success.
