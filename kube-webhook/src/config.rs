@@ -1,0 +1,1 @@
+//! Configurations that point the API server at a webhook server.
