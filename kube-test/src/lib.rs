@@ -58,7 +58,7 @@ pub use env::{DEFAULT_STARTUP_TIMEOUT, KEEP_DIR_VAR, TestEnv, TestEnvBuilder};
 pub use error::{Error, Result};
 pub use http::RawResponse;
 pub use kubeconfig::{CLUSTER_NAME, Kubeconfig};
-pub use kubectl::{KUBECTL_DEADLINE, KUBECTL_REQUEST_TIMEOUT};
+pub use kubectl::{KUBECTL_DEADLINE, KUBECTL_REQUEST_TIMEOUT, KubectlOutput};
 pub use test_ca::{IssuedCert, LOOPBACK_SANS, TestCa};
 pub use tls_server::LoopbackTls;
 pub use users::{ADMIN_USER, Credentials, SYSTEM_MASTERS, TOKEN_ADMIN_USER, User};

@@ -52,7 +52,8 @@ impl Endpoint {
 
     /// A Service in the cluster (port 443 unless [`port`](Self::port) says otherwise).
     pub fn service(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        let target = Target::Service { namespace: namespace.into(), name: name.into(), port: None, path: None };
+        let target =
+            Target::Service { namespace: namespace.into(), name: name.into(), port: None, path: None };
         Self { target, ca_bundle: None }
     }
 
@@ -92,7 +93,12 @@ impl Endpoint {
             Target::Url(url) => (Some(url.clone()), None),
             Target::Service { namespace, name, port, path } => (
                 None,
-                Some(ServiceReference { namespace: namespace.clone(), name: name.clone(), port: *port, path: path.clone() }),
+                Some(ServiceReference {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    port: *port,
+                    path: path.clone(),
+                }),
             ),
         };
         WebhookClientConfig { ca_bundle: self.ca_bundle.clone().map(ByteString), service, url }
@@ -142,7 +148,12 @@ pub struct Rule(RuleWithOperations);
 impl Rule {
     /// `operations` (`CREATE`, `UPDATE`, `DELETE`, `CONNECT` or `*`) on `resource` (plural, or
     /// `resource/subresource`, or `*`) of `group` (empty for core) and `version`.
-    pub fn new<'a>(operations: impl IntoIterator<Item = &'a str>, group: &str, version: &str, resource: &str) -> Self {
+    pub fn new<'a>(
+        operations: impl IntoIterator<Item = &'a str>,
+        group: &str,
+        version: &str,
+        resource: &str,
+    ) -> Self {
         Self(RuleWithOperations {
             operations: Some(operations.into_iter().map(str::to_owned).collect()),
             api_groups: Some(vec![group.to_owned()]),
@@ -341,7 +352,10 @@ mod tests {
         assert_eq!(json["metadata"]["name"], "m");
         let w = &json["webhooks"][0];
         assert_eq!(w["clientConfig"], json!({"url": "https://127.0.0.1:9443/mutate", "caBundle": "UEVN"}));
-        assert_eq!(w["rules"], json!([{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"], "scope": "Namespaced"}]));
+        assert_eq!(
+            w["rules"],
+            json!([{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"], "scope": "Namespaced"}])
+        );
         assert_eq!(w["failurePolicy"], "Ignore");
         assert_eq!(w["sideEffects"], "NoneOnDryRun");
         assert_eq!(w["timeoutSeconds"], 30, "clamped to the API server's maximum");
@@ -352,8 +366,11 @@ mod tests {
     fn crd_conversion_with_a_service() {
         let endpoint = Endpoint::service("ops", "conv").port(8443).at("/convert");
         let json = serde_json::to_value(crd_conversion(&endpoint)).unwrap();
-        assert_eq!(json, json!({"strategy": "Webhook", "webhook": {
+        assert_eq!(
+            json,
+            json!({"strategy": "Webhook", "webhook": {
             "conversionReviewVersions": ["v1"],
-            "clientConfig": {"service": {"namespace": "ops", "name": "conv", "port": 8443, "path": "/convert"}}}}));
+            "clientConfig": {"service": {"namespace": "ops", "name": "conv", "port": 8443, "path": "/convert"}}}})
+        );
     }
 }
