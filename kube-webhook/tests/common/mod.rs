@@ -159,6 +159,13 @@ impl HttpsClient {
         Ok((leaf, send))
     }
 
+    /// A raw TLS stream to the server, for requests hyper would not send.
+    pub async fn raw(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        connector.connect(ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
+    }
+
     /// Sends one request; status and body.
     pub async fn request(
         &self,
