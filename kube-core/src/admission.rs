@@ -152,10 +152,10 @@ pub struct UserInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// The user's groups.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// Extra attributes from the authenticator.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
@@ -190,7 +190,7 @@ pub struct AdmissionRequest<T = serde_json::Value> {
     /// The operation.
     pub operation: Operation,
     /// Who asked.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub user_info: UserInfo,
     /// The object as it would be stored (absent for deletes).
     #[serde(default = "none", skip_serializing_if = "Option::is_none")]
@@ -208,6 +208,15 @@ pub struct AdmissionRequest<T = serde_json::Value> {
 
 fn none<T>() -> Option<T> {
     None
+}
+
+/// Reads `null` as the default value: Go sends `null` for empty lists and maps.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 impl AdmissionRequest<serde_json::Value> {
@@ -269,10 +278,10 @@ pub struct AdmissionResponse {
     pub patch_type: Option<String>,
     /// Annotations recorded in the audit event of this request (keys are prefixed by the API
     /// server with the webhook's name).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub audit_annotations: BTreeMap<String, String>,
     /// Warnings shown to the user (kubectl prints them as `Warning: ...`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -371,7 +380,7 @@ mod tests {
                 "resource": {"group": "", "version": "v1", "resource": "configmaps"},
                 "requestKind": {"group": "", "version": "v1", "kind": "ConfigMap"},
                 "name": "cfg", "namespace": "prod", "operation": operation,
-                "userInfo": {"username": "alice", "groups": ["dev", "system:authenticated"]},
+                "userInfo": {"username": "alice", "groups": ["dev", "system:authenticated"], "extra": null},
                 "object": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}},
                 "oldObject": null,
                 "dryRun": false,

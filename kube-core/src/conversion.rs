@@ -131,7 +131,7 @@ pub struct ConversionRequest {
     #[serde(rename = "desiredAPIVersion")]
     pub desired_api_version: String,
     /// The objects, each with its own `apiVersion`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::admission::nullable")]
     pub objects: Vec<Value>,
 }
 
@@ -142,9 +142,10 @@ pub struct ConversionResponse {
     /// The request's uid, echoed.
     pub uid: String,
     /// The converted objects (empty on failure).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::admission::nullable")]
     pub converted_objects: Vec<Value>,
     /// `Success`, or `Failure` with a message.
+    #[serde(default, deserialize_with = "crate::admission::nullable")]
     pub result: Status,
 }
 
@@ -393,6 +394,15 @@ mod tests {
             "{}",
             resp.result.message
         );
+    }
+
+    #[test]
+    fn go_nulls_read_as_empty() {
+        let body = json!({"apiVersion": V1, "kind": KIND,
+            "request": {"uid": "r", "desiredAPIVersion": "x.io/v1", "objects": null},
+            "response": {"uid": "", "convertedObjects": null, "result": {"metadata": {}}}});
+        let review = ConversionReview::from_slice(body.to_string().as_bytes()).unwrap();
+        assert!(review.request().unwrap().objects.is_empty());
     }
 
     #[test]

@@ -104,6 +104,7 @@ async fn admit(f: &AdmitFn, body: &[u8]) -> Outcome {
     let review = match AdmissionReview::<Value>::from_slice(body) {
         Ok(review) => review,
         Err(e) => {
+            tracing::debug!(error = %e, "answering an invalid admission review with 400");
             let response = AdmissionResponse::invalid(uid_of(body), e.to_string());
             return json(StatusCode::BAD_REQUEST, &response.into_review(), true);
         }
@@ -136,6 +137,7 @@ async fn convert(f: &ConvertFn, body: &[u8]) -> Outcome {
     let review = match ConversionReview::from_slice(body) {
         Ok(review) => review,
         Err(e) => {
+            tracing::debug!(error = %e, "answering an invalid conversion review with 400");
             let response = ConversionResponse::failure(uid_of(body), e.to_string());
             return json(StatusCode::BAD_REQUEST, &response.into_review(), true);
         }
