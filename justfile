@@ -130,6 +130,7 @@ examples: control-plane
     "$kubectl" get cm foo-hello -n default -o jsonpath='{.data}'; echo
     "$kubectl" delete foo hello -n default --timeout=60s
     kill -INT $foo; wait $foo
+    run "$ex/admission_webhook" --demo | tee "$dir/webhook"; grep -q "^refused cm/secrets: .*must not hold passwords" "$dir/webhook"
     echo; echo "examples: all ran"
 
 # Build the Foo controller with the deployment profile, and the same controller written with

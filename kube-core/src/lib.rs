@@ -1,6 +1,7 @@
 //! Kubernetes API shapes without IO: resources and their type information, generic objects,
-//! lists, watch events, the API `Status` error, query parameters, selectors and a request builder
-//! that turns a resource plus a verb into an [`http::Request`].
+//! lists, watch events, the API `Status` error, query parameters, selectors, a request builder
+//! that turns a resource plus a verb into an [`http::Request`], and the admission and conversion
+//! reviews webhooks answer.
 //!
 //! Nothing in this crate performs IO or needs an async runtime: everything it builds can be checked
 //! with plain tests, and a client only has to send what it produced.
@@ -15,11 +16,14 @@
 //! assert_eq!(http_req.headers()["content-type"], "application/apply-patch+yaml");
 //! ```
 
+pub mod admission;
 pub mod api_resource;
+pub mod conversion;
 pub mod crd;
 pub mod dynamic;
 pub mod error;
 pub mod gvk;
+pub mod json_patch;
 pub mod metadata;
 pub mod object;
 pub mod params;

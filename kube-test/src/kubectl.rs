@@ -57,6 +57,15 @@ fn collect(reader: Option<JoinHandle<Vec<u8>>>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// What a successful kubectl printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubectlOutput {
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error (warnings).
+    pub stderr: String,
+}
+
 impl TestEnv {
     /// Runs kubectl as the admin and returns its stdout; a non-zero exit becomes
     /// [`Error::Kubectl`] with kubectl's stderr.
@@ -77,7 +86,24 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.run_kubectl(self.kubeconfig(), args, None)
+        self.run_kubectl(self.kubeconfig(), args, None).map(|out| out.stdout)
+    }
+
+    /// Runs kubectl as the admin, with `stdin` if given, and returns both its stdout and its
+    /// stderr (where kubectl prints the API server's warnings as `Warning: ...`).
+    ///
+    /// ```no_run
+    /// let env = kube_test::TestEnv::shared()?;
+    /// let out = env.kubectl_output(["get", "namespace", "default"], None)?;
+    /// assert!(out.stderr.is_empty());
+    /// # Ok::<(), kube_test::Error>(())
+    /// ```
+    pub fn kubectl_output<I, S>(&self, args: I, stdin: Option<&str>) -> Result<KubectlOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run_kubectl(self.kubeconfig(), args, stdin)
     }
 
     /// Runs kubectl with another kubeconfig, e.g. a [`User`](crate::User)'s.
@@ -86,7 +112,7 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.run_kubectl(kubeconfig.as_ref(), args, None)
+        self.run_kubectl(kubeconfig.as_ref(), args, None).map(|out| out.stdout)
     }
 
     /// Runs kubectl as the admin with `stdin` as its standard input, e.g. for
@@ -104,10 +130,15 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.run_kubectl(self.kubeconfig(), args, Some(stdin))
+        self.run_kubectl(self.kubeconfig(), args, Some(stdin)).map(|out| out.stdout)
     }
 
-    fn run_kubectl<I, S>(&self, kubeconfig: &Kubeconfig, args: I, stdin: Option<&str>) -> Result<String>
+    fn run_kubectl<I, S>(
+        &self,
+        kubeconfig: &Kubeconfig,
+        args: I,
+        stdin: Option<&str>,
+    ) -> Result<KubectlOutput>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -169,7 +200,7 @@ impl TestEnv {
         }
         let (stdout, stderr) = (collect(stdout), collect(stderr));
         if status.success() {
-            Ok(stdout)
+            Ok(KubectlOutput { stdout, stderr })
         } else {
             Err(Error::Kubectl { args: shown, status: status.to_string(), stderr: stderr.trim().to_owned() })
         }

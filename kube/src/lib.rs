@@ -9,6 +9,7 @@
 //! | `client` | yes | [`client`]: transport, [`Api`], discovery; [`config`] (kubeconfig, in-cluster) and [`auth`] (credentials) |
 //! | `runtime` | no | [`runtime`]: watchers, reflectors, stores |
 //! | `derive` | no | [`CustomResource`]: custom resource types and their CRDs |
+//! | `webhook` | no | [`webhook`]: the admission and conversion webhook server |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), kube::Error> {
@@ -33,6 +34,9 @@ pub use kube_client::{Api, Client, Config, Error, api, auth, config, discovery};
 
 #[cfg(feature = "runtime")]
 pub use kube_runtime as runtime;
+
+#[cfg(feature = "webhook")]
+pub use kube_webhook as webhook;
 
 #[cfg(feature = "derive")]
 pub use kube_core::crd::{CustomResourceExt, HasSpec, HasStatus};
