@@ -17,6 +17,6 @@ fi
 command -v go >/dev/null || { echo "error: go is not installed; the client-go peer is built from Go modules" >&2; exit 1; }
 mkdir -p "$out"
 cd "$here"
-CGO_ENABLED=0 go build -trimpath -o "$bin" . >&2
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin" . >&2
 echo "$want" > "$stamp"
 echo "$bin"

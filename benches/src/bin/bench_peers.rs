@@ -619,7 +619,7 @@ fn targets(results: &[Results]) {
     let mut check = |what: String, ratio: Option<f64>, at_most: f64| {
         if let Some(r) = ratio {
             let verdict = if r <= at_most { "met" } else { "NOT met" };
-            lines.push(format!("  {what}: {r:.2} (target ≤ {at_most}) {verdict}"));
+            lines.push(format!("  {what}: {r:.2} (target ≤ {at_most:.2}) {verdict}"));
         }
     };
     let ratio = |r: &Results, a: &str, b: &str, m: &str| Some(r.median(a, m)? / r.median(b, m)?);
