@@ -39,9 +39,18 @@ lint:
 cluster: control-plane
     KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q -p kube-test --bin kube-test-cluster
 
-# Benchmarks (criterion).
-bench:
+# Benchmarks: the criterion micro-benchmarks, then the peers against a real API server.
+bench: && bench-peers
     cargo bench --workspace
+
+# Our client beside kube-rs 5 and client-go against a local control plane, each scenario in
+# separate processes measured from outside (see benches/src/bin/bench_peers.rs); the table goes
+# to stdout, the figures to bench-peers/latest.json in the target directory.
+# A shorter run: `just bench-peers --pods 2000 --runs 3 --only list`.
+bench-peers *args: control-plane
+    cargo build -q --release -p kube-benches --bin peer_ours --bin peer_kube_rs --bin bench_peers
+    tools/peer-client-go/build.sh > /dev/null
+    KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q --release -p kube-benches --bin bench_peers -- {{args}}
 
 # Build time of 10 derived kinds, ours beside kube-rs 5 (clean debug and release builds).
 bench-derive-compile:

@@ -1,0 +1,136 @@
+//! Our side of `just bench-peers`: one scenario per process, chosen by the first argument, against
+//! the cluster of `$KUBECONFIG`. Prints `key=value` lines for the runner (`bench_peers`), which
+//! measures the process from outside. The scenarios are those of `peer_kube_rs` and
+//! `tools/peer-client-go`, each written as our docs advise.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::{collections::HashMap, time::Instant};
+
+use anyhow::{Context, bail};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube_benches::peer;
+use kube_client::{
+    Api, Client,
+    client::decode::DecodeOptions,
+    core::{
+        WatchEvent,
+        params::{ListParams, WatchParams},
+    },
+};
+use kube_runtime::{reflector, watcher};
+
+const USAGE: &str = "usage: peer_ours list|list-stream|list-nomf|list-meta|informer|watch|watch-nomf|watches";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let scenario = std::env::args().nth(1).context(USAGE)?;
+    let client = Client::try_default().await.context("a client from $KUBECONFIG")?;
+    let pods: Api<Pod> = Api::all(client.clone());
+    match scenario.as_str() {
+        // The whole list decoded at once, as the peers do.
+        "list" => println!("items={}", pods.list(&ListParams::default()).await?.items.len()),
+        // The list decoded object by object as it arrives, every object kept.
+        "list-stream" => {
+            let all: Vec<Pod> = pods.list_all(&ListParams::default()).try_collect().await?;
+            println!("items={}", all.len());
+        }
+        // The same with managedFields cut out of the bytes before decoding.
+        "list-nomf" => {
+            let options = DecodeOptions::default().drop_managed_fields();
+            let all: Vec<Pod> = pods.list_all_with(&ListParams::default(), options).try_collect().await?;
+            println!("items={}", all.len());
+        }
+        "list-meta" => println!("items={}", pods.list_metadata(&ListParams::default()).await?.items.len()),
+        "informer" => informer(pods).await?,
+        "watch" => watch(&client, &pods, DecodeOptions::default()).await?,
+        "watch-nomf" => watch(&client, &pods, DecodeOptions::default().drop_managed_fields()).await?,
+        "watches" => watches(client).await?,
+        other => bail!("unknown scenario `{other}`\n{USAGE}"),
+    }
+    Ok(())
+}
+
+/// A reflector as our docs advise (managedFields cut before decoding, compact store): syncs, then
+/// absorbs `BENCH_UPDATES` changes.
+async fn informer(pods: Api<Pod>) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let want = peer::updates();
+    let (store, writer) = reflector::store();
+    let config = watcher::Config::default().drop_managed_fields();
+    let mut stream = Box::pin(reflector::reflector(writer, watcher::watcher(pods, config)));
+    let mut synced = false;
+    let mut absorb_start = None;
+    let mut updates = 0;
+    while let Some(event) = stream.next().await {
+        match event? {
+            watcher::Event::InitDone if !synced => {
+                synced = true;
+                println!(
+                    "items={} sync_ms={} synced_rss_kb={}",
+                    store.len(),
+                    start.elapsed().as_millis(),
+                    peer::rss_kb()
+                );
+                println!("synced");
+            }
+            watcher::Event::Apply(_) if synced => {
+                updates += 1;
+                let first = *absorb_start.get_or_insert_with(Instant::now);
+                if updates == want {
+                    println!("absorb_ms={} steady_rss_kb={}", first.elapsed().as_millis(), peer::rss_kb());
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+    }
+    bail!("the watcher ended after {updates} updates")
+}
+
+/// The ADDED events of a watch from resourceVersion 0 (the current state, from the API server's
+/// cache) into a map; reports the rate.
+async fn watch(client: &Client, pods: &Api<Pod>, options: DecodeOptions) -> anyhow::Result<()> {
+    let want = peer::pods();
+    let request = pods.request_builder().watch(&WatchParams::default(), "0")?;
+    let mut events = Box::pin(client.request_events::<Pod>(request, options).await?);
+    let mut store = HashMap::with_capacity(want);
+    let mut first = None;
+    while let Some(event) = events.next().await {
+        let mut pod = match event? {
+            WatchEvent::Added(pod) | WatchEvent::Modified(pod) => pod,
+            WatchEvent::Bookmark(_) => continue,
+            other => bail!("unexpected watch event {}", other.type_name()),
+        };
+        first.get_or_insert_with(Instant::now);
+        pod.metadata.managed_fields = None;
+        let key = format!(
+            "{}/{}",
+            pod.metadata.namespace.as_deref().unwrap_or(""),
+            pod.metadata.name.as_deref().unwrap_or("")
+        );
+        store.insert(key, pod);
+        if store.len() == want {
+            break;
+        }
+    }
+    let secs = first.context("no event")?.elapsed().as_secs_f64();
+    println!("items={} events_per_s={:.0}", store.len(), store.len() as f64 / secs);
+    Ok(())
+}
+
+/// `BENCH_WATCHES` Pod watches on one client, one per namespace; held for `BENCH_HOLD_MS`.
+async fn watches(client: Client) -> anyhow::Result<()> {
+    let n = peer::watches();
+    let mut held = Vec::with_capacity(n);
+    for i in 0..n {
+        let api: Api<Pod> = Api::namespaced(client.clone(), &peer::watch_namespace(i));
+        held.push(Box::pin(api.watch(&WatchParams::default(), "0").await?));
+    }
+    println!("items={n} pid={}", std::process::id());
+    println!("ready");
+    tokio::time::sleep(peer::hold()).await;
+    drop(held);
+    Ok(())
+}
