@@ -40,7 +40,7 @@ cluster: control-plane
     KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q -p kube-test --bin kube-test-cluster
 
 # Benchmarks: the criterion micro-benchmarks, then the peers against a real API server.
-bench: && bench-peers
+bench: && bench-peers bench-shard
     cargo bench --workspace
 
 # Our client beside kube-rs 5 and client-go against a local control plane, each scenario in
@@ -51,6 +51,12 @@ bench-peers *args: control-plane
     cargo build -q --release -p kube-benches --bin peer_ours --bin peer_kube_rs --bin bench_peers
     tools/peer-client-go/build.sh > /dev/null
     KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q --release -p kube-benches --bin bench_peers -- {{args}}
+
+# Sharding scale-out: per-replica memory and reconcile throughput with 1, 2 and 4 replica
+# processes over 10,000 custom resources (see benches/src/bin/shard_scale.rs). `--objects 2000` for a
+# shorter run.
+bench-shard *args: control-plane
+    KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q --release -p kube-benches --bin shard_scale -- {{args}}
 
 # Build time of 10 derived kinds, ours beside kube-rs 5 (clean debug and release builds).
 bench-derive-compile:

@@ -33,7 +33,8 @@ async fn main() -> anyhow::Result<()> {
         Some("--demo") => demo().await,
         Some(pod) if args.get(1).map(String::as_str) == Some("--forward") => {
             let spec = args.get(2).ok_or_else(|| anyhow::anyhow!("--forward LOCAL:REMOTE"))?;
-            let (local, remote) = spec.split_once(':').ok_or_else(|| anyhow::anyhow!("--forward LOCAL:REMOTE"))?;
+            let (local, remote) =
+                spec.split_once(':').ok_or_else(|| anyhow::anyhow!("--forward LOCAL:REMOTE"))?;
             let pods: Api<Pod> = Api::default_namespaced(Client::try_default().await?);
             forward(&pods, pod, local.parse()?, remote.parse()?).await
         }
@@ -52,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
 
 /// Forwards every connection to `local` until Ctrl-C, printing the failed ones.
 async fn forward(pods: &Api<Pod>, pod: &str, local: u16, remote: u16) -> anyhow::Result<()> {
-    let mut listener = pods.portforward_listen(pod, SocketAddr::from(([127, 0, 0, 1], local)), remote).await?;
+    let mut listener =
+        pods.portforward_listen(pod, SocketAddr::from(([127, 0, 0, 1], local)), remote).await?;
     println!("Forwarding from {} -> {remote}", listener.local_addr());
     loop {
         tokio::select! {

@@ -444,7 +444,8 @@ async fn owned_objects_are_assigned_with_their_owner() {
         let (owners, owned): (Api<Shardee>, Api<ConfigMap>) =
             (Api::namespaced(client.clone(), &ns), Api::namespaced(client.clone(), &ns));
         tasks.push(tokio::spawn(shard.clone().run(std::future::pending())));
-        tasks.push(tokio::spawn(Assigner::new(owners, &shard).run(std::future::pending())));
+        // No controller runs here to let go of moved owners: both kinds move without a drain.
+        tasks.push(tokio::spawn(Assigner::cached(owners, &shard).run(std::future::pending())));
         tasks.push(tokio::spawn(Assigner::cached(owned.clone(), &shard).run(std::future::pending())));
         // What a sharded controller's `owns` input caches.
         let (store, writer) = kube_runtime::reflector::store::<ConfigMap>();

@@ -87,7 +87,8 @@ fn programs() -> anyhow::Result<Programs> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("the runner's directory")?;
     let client_go = std::env::var_os("PEER_CLIENT_GO").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/kube-dev/peers/peer-client-go")
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/kube-dev/peers/peer-client-go")
     });
     let p = Programs { ours: dir.join("peer_ours"), kube_rs: dir.join("peer_kube_rs"), client_go };
     for path in [&p.ours, &p.kube_rs, &p.client_go] {
@@ -172,7 +173,12 @@ enum Hook<'a> {
 }
 
 /// Runs `v` once, measured from outside.
-fn run_once(v: &Variant, env: &[(&str, String)], server_pid: Option<u32>, hook: &Hook) -> anyhow::Result<Sample> {
+fn run_once(
+    v: &Variant,
+    env: &[(&str, String)],
+    server_pid: Option<u32>,
+    hook: &Hook,
+) -> anyhow::Result<Sample> {
     let out = tempfile::NamedTempFile::new()?;
     let server_before = server_pid.and_then(process_cpu_s);
     let mut child = Command::new(TIME)
@@ -296,7 +302,9 @@ impl Results {
             print!("{:<18}", row.label);
             for m in self.scenario.metrics {
                 match stats(metric(samples, m)) {
-                    Some((med, lo, hi)) => print!(" {:>20}", format!("{} ({}–{})", fmt(med), fmt(lo), fmt(hi))),
+                    Some((med, lo, hi)) => {
+                        print!(" {:>20}", format!("{} ({}–{})", fmt(med), fmt(lo), fmt(hi)))
+                    }
                     None => print!(" {:>20}", "-"),
                 }
             }
@@ -437,7 +445,9 @@ async fn populate(client: &Client, a: &Args) -> anyhow::Result<()> {
             async move {
                 let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
                 match namespaces.create(&PostParams::default(), &ns).await {
-                    Err(e) if !is_conflict(&e) => Err(e).with_context(|| format!("creating namespace {name}")),
+                    Err(e) if !is_conflict(&e) => {
+                        Err(e).with_context(|| format!("creating namespace {name}"))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -462,8 +472,11 @@ async fn populate(client: &Client, a: &Args) -> anyhow::Result<()> {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 let ns = pod.metadata.namespace.clone().unwrap_or_default();
                 let api: Api<Pod> = Api::namespaced(client, &ns);
-                match api.create(&PostParams::default().field_manager("kube-controller-manager"), &pod).await {
-                    Err(e) if !is_conflict(&e) => return Err(e).with_context(|| format!("creating pod {ns}/{name}")),
+                match api.create(&PostParams::default().field_manager("kube-controller-manager"), &pod).await
+                {
+                    Err(e) if !is_conflict(&e) => {
+                        return Err(e).with_context(|| format!("creating pod {ns}/{name}"));
+                    }
                     _ => {}
                 }
                 let pp = PatchParams { field_manager: Some("kubelet".into()), ..PatchParams::default() };
@@ -498,9 +511,14 @@ async fn update(client: &Client, n: usize, value: &str) -> anyhow::Result<()> {
                 let ns = pod.metadata.namespace.unwrap_or_default();
                 let name = pod.metadata.name.unwrap_or_default();
                 let api: Api<Pod> = Api::namespaced(client, &ns);
-                let pp = PatchParams { field_manager: Some("kube-controller-manager".into()), ..PatchParams::default() };
+                let pp = PatchParams {
+                    field_manager: Some("kube-controller-manager".into()),
+                    ..PatchParams::default()
+                };
                 let patch = json!({"metadata": {"labels": {"version": value}}});
-                api.patch(&name, &pp, &Patch::Merge(patch)).await.with_context(|| format!("updating pod {ns}/{name}"))?;
+                api.patch(&name, &pp, &Patch::Merge(patch))
+                    .await
+                    .with_context(|| format!("updating pod {ns}/{name}"))?;
                 anyhow::Ok(())
             }
         })
@@ -524,8 +542,10 @@ async fn served_size(client: &Client) -> anyhow::Result<(f64, f64)> {
 }
 
 fn client_from(path: &Path) -> anyhow::Result<Client> {
-    let config =
-        Config::from_custom_kubeconfig(KubeconfigSource::Path(path.to_path_buf()), &KubeConfigOptions::default())?;
+    let config = Config::from_custom_kubeconfig(
+        KubeconfigSource::Path(path.to_path_buf()),
+        &KubeConfigOptions::default(),
+    )?;
     Ok(Client::try_from(config)?)
 }
 
@@ -607,8 +627,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn client_port(kubeconfig: &Path) -> anyhow::Result<u16> {
-    let config =
-        Config::from_custom_kubeconfig(KubeconfigSource::Path(kubeconfig.to_path_buf()), &KubeConfigOptions::default())?;
+    let config = Config::from_custom_kubeconfig(
+        KubeconfigSource::Path(kubeconfig.to_path_buf()),
+        &KubeConfigOptions::default(),
+    )?;
     config.cluster_url.port_u16().context("the server URL has no port")
 }
 
@@ -627,13 +649,25 @@ fn targets(results: &[Results]) {
         check("LIST CPU ours / kube-rs".into(), ratio(r, "ours", "kube-rs", "cpu_s"), 0.7);
         check("LIST CPU ours stream / kube-rs".into(), ratio(r, "ours stream", "kube-rs", "cpu_s"), 0.7);
         check("LIST CPU ours no-mf / kube-rs".into(), ratio(r, "ours no-mf", "kube-rs", "cpu_s"), 0.45);
-        check("LIST peak RSS ours stream / client-go proto".into(), ratio(r, "ours stream", "client-go proto", "peak_rss_mb"), 1.0);
-        check("LIST CPU ours stream / client-go proto".into(), ratio(r, "ours stream", "client-go proto", "cpu_s"), 1.0);
+        check(
+            "LIST peak RSS ours stream / client-go proto".into(),
+            ratio(r, "ours stream", "client-go proto", "peak_rss_mb"),
+            1.0,
+        );
+        check(
+            "LIST CPU ours stream / client-go proto".into(),
+            ratio(r, "ours stream", "client-go proto", "cpu_s"),
+            1.0,
+        );
     }
     if let Some(r) = find("informer") {
         check("informer sync time ours / client-go".into(), ratio(r, "ours", "client-go", "sync_s"), 1.0);
         check("reflector peak RSS ours / kube-rs".into(), ratio(r, "ours", "kube-rs", "peak_rss_mb"), 0.25);
-        check("reflector peak RSS ours / client-go".into(), ratio(r, "ours", "client-go", "peak_rss_mb"), 1.0 / 3.0);
+        check(
+            "reflector peak RSS ours / client-go".into(),
+            ratio(r, "ours", "client-go", "peak_rss_mb"),
+            1.0 / 3.0,
+        );
     }
     if let Some(r) = find("watch") {
         // At least 2× the rate: kube-rs's rate / ours at most 0.5.
@@ -662,7 +696,11 @@ fn date() -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}")

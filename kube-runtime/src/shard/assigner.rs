@@ -145,7 +145,10 @@ where
         let (store, writer) = reflector::store::<PartialObjectMetadata<K>>();
         let mut events = reflector::reflector(
             writer,
-            watcher::metadata_watcher(self.api.clone(), watcher::Config::default()),
+            watcher::metadata_watcher(
+                self.api.clone(),
+                watcher::Config { drop_managed_fields: true, ..watcher::Config::default() },
+            ),
         )
         .boxed();
         let mut changes = store.subscribe_keys();
