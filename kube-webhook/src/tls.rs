@@ -144,7 +144,7 @@ struct Inner {
     metrics: Option<WebhookMetrics>,
 }
 
-/// The current serving certificate, reloaded from its files by [`watch`](Self::watch).
+/// The current serving certificate, reloaded from its files while the server runs.
 #[derive(Clone)]
 pub struct CertWatcher {
     inner: Arc<Inner>,
