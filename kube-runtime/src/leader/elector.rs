@@ -202,27 +202,38 @@ impl LeaderElector {
         }
     }
 
-    /// Gives the lease up if we still hold it.
+    /// Gives the lease up if we still hold it. A conflict means the lease changed since we read
+    /// it, possibly by our own renewal that the shutdown cut short but the server still applied:
+    /// read it again, and release only while we are the holder.
     async fn release(&self) -> Result<(), Error> {
         let name = &self.config.lease_name;
         let fail = |source| Error::Release { lease: name.clone(), source: Box::new(source) };
-        let Some(mut lease) = self.api.get_opt(name).await.map_err(fail)? else { return Ok(()) };
-        let spec = lease.spec.take().unwrap_or_default();
-        if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
-            return Ok(());
-        }
-        lease.spec = Some(record::release(&spec, jiff::Timestamp::now()));
-        match self.api.replace(name, &PostParams::default(), &lease).await {
-            Ok(_) => {
-                tracing::info!(lease = %name, identity = %self.config.identity, "released leadership");
-                Ok(())
+        for _ in 0..RELEASE_ATTEMPTS {
+            let Some(mut lease) = self.api.get_opt(name).await.map_err(fail)? else { return Ok(()) };
+            let spec = lease.spec.take().unwrap_or_default();
+            if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
+                return Ok(());
             }
-            // Someone wrote in between: the lease is no longer ours to release.
-            Err(e) if e.is_conflict() => Ok(()),
-            Err(e) => Err(fail(e)),
+            lease.spec = Some(record::release(&spec, jiff::Timestamp::now()));
+            match self.api.replace(name, &PostParams::default(), &lease).await {
+                Ok(_) => {
+                    tracing::info!(lease = %name, identity = %self.config.identity, "released leadership");
+                    return Ok(());
+                }
+                Err(e) if e.is_conflict() => {
+                    tracing::debug!(lease = %name, "the lease changed while releasing it; reading it again");
+                }
+                Err(e) => return Err(fail(e)),
+            }
         }
+        // Still ours after every try: the others take over when it expires.
+        tracing::warn!(lease = %name, identity = %self.config.identity, "gave up releasing the lease after {RELEASE_ATTEMPTS} conflicts");
+        Ok(())
     }
 }
+
+/// How many conflicts a release reads through before leaving the lease to expire.
+const RELEASE_ATTEMPTS: usize = 5;
 
 /// What the loop remembers between tries.
 struct State {
