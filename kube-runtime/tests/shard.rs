@@ -24,12 +24,12 @@ use kube_client::{
     Api, Client,
     api::{ListParams, Patch, PatchParams, PostParams},
 };
-use kube_core::ResourceExt;
+use kube_core::{ResourceExt, selector::ShardField};
 use kube_runtime::{
     Store,
     controller::{Action, Controller},
     metrics::ShardMetrics,
-    shard::{self, Assigner, Shard},
+    shard::{self, Assigner, Shard, Slots},
     watcher::{self, watcher},
 };
 use prometheus_client::registry::Registry;
@@ -117,6 +117,8 @@ struct Never;
 struct Ctx {
     replica: String,
     record: Arc<Record>,
+    /// How long each reconcile takes: longer than a move would take without the handshake.
+    busy: Duration,
 }
 
 /// Marks an object in flight at a replica until dropped (also when a killed replica's tasks
@@ -144,7 +146,7 @@ async fn reconcile(obj: Arc<Shardee>, ctx: Arc<Ctx>) -> Result<Action, Never> {
     let _in_flight = InFlight::enter(&ctx, &name);
     // Every object is almost always in flight at its owner (long reconciles, requeued at once):
     // a move that did not wait for the running reconcile would show as an overlap.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(ctx.busy).await;
     {
         let mut seen = ctx.record.seen.lock().unwrap();
         let e = seen.entry(name.clone()).or_insert((0, String::new()));
@@ -156,37 +158,64 @@ async fn reconcile(obj: Arc<Shardee>, ctx: Arc<Ctx>) -> Result<Action, Never> {
     Ok(Action::requeue(Duration::from_millis(20)))
 }
 
-/// One replica: membership, assigner candidacy and controller, each its own task.
+/// How the replicas split the objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An elected assigner labels the objects.
+    Labels,
+    /// The apiserver's shard selectors on slots claimed in the members' Leases.
+    Server,
+}
+
+/// One replica: membership, assigner candidacy (with labels) and controller, each its own task.
 struct Replica {
     id: String,
+    shard: Shard,
     store: Store<Shardee>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Replica {
-    fn start(client: Client, ns: &str, id: &str, record: Arc<Record>, metrics: &ShardMetrics) -> Replica {
-        let config = shard::Config::new(GROUP).identity(id).timing(LEASE, RENEW, RETRY);
+    fn start(
+        client: Client,
+        ns: &str,
+        id: &str,
+        record: Arc<Record>,
+        metrics: &ShardMetrics,
+        mode: Mode,
+    ) -> Replica {
+        let mut config = shard::Config::new(GROUP).identity(id).timing(LEASE, RENEW, RETRY);
+        if mode == Mode::Server {
+            config = config.server_side(ShardField::Uid);
+        }
         let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), ns), config).unwrap();
         shard.observe(Arc::new(metrics.clone()));
         let objects: Api<Shardee> = Api::namespaced(client, ns);
-        let membership = tokio::spawn({
+        let mut tasks = vec![tokio::spawn({
             let shard = shard.clone();
             async move { shard.run(std::future::pending()).await.unwrap() }
-        });
-        let assigner = tokio::spawn({
-            let a = Assigner::new(objects.clone(), &shard);
-            async move { a.run(std::future::pending()).await.unwrap() }
-        });
-        let controller = Controller::new(objects, shard.watcher_config(watcher::Config::default()))
-            .shard(&shard)
-            .concurrency(0);
-        let store = controller.store();
+        })];
+        if mode == Mode::Labels {
+            tasks.push(tokio::spawn({
+                let a = Assigner::new(objects.clone(), &shard);
+                async move { a.run(std::future::pending()).await.unwrap() }
+            }));
+        }
+        let (store, writer) = kube_runtime::reflector::store::<Shardee>();
+        let events = kube_runtime::reflector(writer, shard.watcher(objects, watcher::Config::default()));
+        let controller = Controller::for_stream(store.clone(), events).shard(&shard).concurrency(0);
         metrics.track_owned(&shard, id, &store);
-        let ctx = Arc::new(Ctx { replica: id.to_string(), record });
-        let run = tokio::spawn(
+        // A label move takes a few writes (tens of ms); a slot move a claim round, a read and a
+        // relist (about a retry period).
+        let busy = match mode {
+            Mode::Labels => Duration::from_millis(100),
+            Mode::Server => RETRY * 3,
+        };
+        let ctx = Arc::new(Ctx { replica: id.to_string(), record, busy });
+        tasks.push(tokio::spawn(
             controller.run(reconcile, |_, _: &Never, _| Action::await_change(), ctx).for_each(|_| async {}),
-        );
-        Replica { id: id.to_string(), store, tasks: vec![membership, assigner, run] }
+        ));
+        Replica { id: id.to_string(), shard, store, tasks }
     }
 
     /// A crash: every task dropped at once, nothing released.
@@ -208,26 +237,44 @@ fn metric(scraped: &str, sample: &str) -> f64 {
     scraped.lines().find_map(|l| l.strip_prefix(sample).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
 }
 
-/// Object name → the owner label.
-async fn owners(api: &Api<Shardee>) -> BTreeMap<String, String> {
+/// Object name → its owner: the owner label, or (server-side) the one replica whose active
+/// slots hold the object's (empty when none or several do).
+async fn owners(api: &Api<Shardee>, replicas: &[Replica], mode: Mode) -> BTreeMap<String, String> {
     let label = shard::Config::new(GROUP).owner_label();
+    let active: Vec<(&str, Slots)> =
+        replicas.iter().map(|r| (r.id.as_str(), *r.shard.slots().borrow())).collect();
     let list = api.list(&ListParams::default()).await.unwrap();
     list.items
         .into_iter()
         .map(|o| {
-            let owner = o.labels().get(&label).cloned().unwrap_or_default();
+            let owner = match mode {
+                Mode::Labels => o.labels().get(&label).cloned().unwrap_or_default(),
+                Mode::Server => {
+                    let slot = Slots::slot_of(&o.uid().unwrap());
+                    let mut holders = active.iter().filter(|(_, s)| s.contains(slot));
+                    match (holders.next(), holders.next()) {
+                        (Some((id, _)), None) => id.to_string(),
+                        _ => String::new(),
+                    }
+                }
+            };
             (o.name_any(), owner)
         })
         .collect()
 }
 
-/// Waits until every object is labelled for one of `live`, each live replica owns some, and each
+/// Waits until every object is owned by one of `live`, each live replica owns some, and each
 /// one's store holds exactly its objects; returns the owners.
-async fn settled(api: &Api<Shardee>, replicas: &[Replica], within: Duration) -> BTreeMap<String, String> {
+async fn settled(
+    api: &Api<Shardee>,
+    replicas: &[Replica],
+    mode: Mode,
+    within: Duration,
+) -> BTreeMap<String, String> {
     let live: BTreeSet<&str> = replicas.iter().map(|r| r.id.as_str()).collect();
     let end = Instant::now() + within;
     loop {
-        let owners = owners(api).await;
+        let owners = owners(api, replicas, mode).await;
         let labelled = owners.len() == OBJECTS && owners.values().all(|o| live.contains(o.as_str()));
         // Every replica has joined (owns some) and caches exactly what it owns.
         let stores_match = replicas.iter().all(|r| {
@@ -254,10 +301,34 @@ fn count(owners: &BTreeMap<String, String>) -> BTreeMap<&str, usize> {
     c
 }
 
+/// How many of the objects `id` should own among `members`: a fair share with labels (keys hash
+/// evenly), the share of the 64 slots it owns with server-side selectors.
+fn expected_share(mode: Mode, members: &[&str], id: &str) -> f64 {
+    match mode {
+        Mode::Labels => OBJECTS as f64 / members.len() as f64,
+        Mode::Server => {
+            let slots = Slots::owned_by(&shard::Ring::new(members.iter().copied()), id).len();
+            OBJECTS as f64 * f64::from(slots) / f64::from(shard::SLOTS)
+        }
+    }
+}
+
+/// Whether `n` objects are about `expected` (random uids and names spread by chance: within
+/// 40, about four standard deviations).
+fn near(n: usize, expected: f64) -> bool {
+    (n as f64 - expected).abs() <= 40.0
+}
+
 /// Sets `spec.round` on every object, and waits until each has been reconciled at that round
 /// by the replica that owns it.
-async fn every_object_reconciled_at(api: &Api<Shardee>, record: &Record, round: u64) {
-    let names: Vec<String> = owners(api).await.into_keys().collect();
+async fn every_object_reconciled_at(
+    api: &Api<Shardee>,
+    replicas: &[Replica],
+    mode: Mode,
+    record: &Record,
+    round: u64,
+) {
+    let names: Vec<String> = owners(api, replicas, mode).await.into_keys().collect();
     futures::stream::iter(names)
         .for_each_concurrent(16, |name| async move {
             let patch = Patch::Merge(json!({"spec": {"round": round}}));
@@ -266,7 +337,7 @@ async fn every_object_reconciled_at(api: &Api<Shardee>, record: &Record, round: 
         .await;
     let end = Instant::now() + Duration::from_secs(60);
     loop {
-        let owners = owners(api).await;
+        let owners = owners(api, replicas, mode).await;
         let behind: Vec<&String> = {
             let seen = record.seen.lock().unwrap();
             owners
@@ -289,10 +360,34 @@ async fn every_object_reconciled_at(api: &Api<Shardee>, record: &Record, round: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_split_the_objects_and_move_them_without_overlap() {
-    let env = shared();
-    tokio::task::spawn_blocking(|| shared().install_crd(CRD)).await.unwrap().unwrap();
-    let ns =
-        tokio::task::spawn_blocking(|| shared().create_unique_namespace("shard")).await.unwrap().unwrap();
+    split_and_move(shared(), Mode::Labels).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_split_the_objects_through_server_side_shard_selectors() {
+    split_and_move(gated().await, Mode::Server).await;
+}
+
+/// A control plane with the `ShardedListAndWatch` gate, shared by this binary's tests.
+async fn gated() -> &'static kube_test::TestEnv {
+    static GATED: std::sync::OnceLock<kube_test::TestEnv> = std::sync::OnceLock::new();
+    tokio::task::spawn_blocking(|| {
+        GATED.get_or_init(|| {
+            kube_test::TestEnv::builder()
+                .apiserver_arg("--feature-gates=ShardedListAndWatch=true")
+                .start()
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap()
+}
+
+/// Three replicas split 300 objects, a fourth joins, one crashes: every object is reconciled,
+/// by one replica at a time, each caching its share.
+async fn split_and_move(env: &'static kube_test::TestEnv, mode: Mode) {
+    tokio::task::spawn_blocking(|| env.install_crd(CRD)).await.unwrap().unwrap();
+    let ns = tokio::task::spawn_blocking(|| env.create_unique_namespace("shard")).await.unwrap().unwrap();
     let admin = client_of(env);
     let api: Api<Shardee> = Api::namespaced(admin.clone(), &ns);
     futures::stream::iter(0..OBJECTS)
@@ -316,8 +411,14 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
     let metrics = ShardMetrics::register(&mut registry);
     let mut replicas: Vec<Replica> = ["r0", "r1", "r2"]
         .iter()
-        .map(|id| Replica::start(client_of(env), &ns, id, record.clone(), &metrics))
+        .map(|id| Replica::start(client_of(env), &ns, id, record.clone(), &metrics, mode))
         .collect();
+    if mode == Mode::Server {
+        assert!(
+            replicas[0].shard.server_side_supported().await.unwrap(),
+            "the gated apiserver serves shard selectors"
+        );
+    }
 
     // Steady churn on a few objects all along, so that moves meet reconciles.
     let churning = Arc::new(AtomicBool::new(true));
@@ -336,47 +437,67 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
     });
 
     // Three replicas: each owns and caches about a third.
-    let three = settled(&api, &replicas, Duration::from_secs(60)).await;
+    let three = settled(&api, &replicas, mode, Duration::from_secs(60)).await;
     for (id, n) in count(&three) {
         assert!(
-            (60..=140).contains(&n),
+            near(n, expected_share(mode, &["r0", "r1", "r2"], id)),
             "{id} owns {n} of {OBJECTS} with three replicas: {:?}",
             count(&three)
         );
     }
-    every_object_reconciled_at(&api, &record, 1).await;
+    every_object_reconciled_at(&api, &replicas, mode, &record, 1).await;
 
     // Scale up: a fourth replica takes about a quarter, from each of the others.
-    replicas.push(Replica::start(client_of(env), &ns, "r3", record.clone(), &metrics));
-    let four = settled(&api, &replicas, Duration::from_secs(60)).await;
+    replicas.push(Replica::start(client_of(env), &ns, "r3", record.clone(), &metrics, mode));
+    let four = settled(&api, &replicas, mode, Duration::from_secs(60)).await;
     let moved: Vec<&String> = four.iter().filter(|(n, o)| three[*n] != **o).map(|(n, _)| n).collect();
     assert!(moved.iter().all(|n| four[*n] == "r3"), "objects moved between old replicas");
-    assert!((45..=105).contains(&moved.len()), "{} of {OBJECTS} moved to the fourth replica", moved.len());
-    every_object_reconciled_at(&api, &record, 2).await;
+    assert!(
+        near(moved.len(), expected_share(mode, &["r0", "r1", "r2", "r3"], "r3")),
+        "{} of {OBJECTS} moved to the fourth replica",
+        moved.len()
+    );
+    every_object_reconciled_at(&api, &replicas, mode, &record, 2).await;
     let scraped = scrape(&registry);
     let r3_owned = four.values().filter(|o| *o == "r3").count();
     assert_eq!(
         metric(&scraped, "kube_shard_owned_objects{group=\"shardees\",controller=\"r3\"}"),
         r3_owned as f64
     );
-    assert!(
-        metric(&scraped, "kube_shard_let_go_total{group=\"shardees\"}") >= moved.len() as f64,
-        "{scraped}"
-    );
-    assert!(
-        metric(&scraped, "kube_shard_assignments_total{group=\"shardees\",kind=\"Shardee\",step=\"drain\"}")
-            >= moved.len() as f64
-    );
-    assert!(
-        metric(&scraped, "kube_shard_drain_duration_seconds_count{group=\"shardees\"}") >= moved.len() as f64
-    );
+    if mode == Mode::Server {
+        let r3_slots = replicas[3].shard.slots().borrow().len();
+        assert!(
+            metric(&scraped, "kube_shard_slot_moves_total{group=\"shardees\",step=\"give_up\"}")
+                >= f64::from(r3_slots),
+            "{scraped}"
+        );
+        assert!(
+            metric(&scraped, "kube_shard_slot_moves_total{group=\"shardees\",step=\"take_over\"}")
+                >= f64::from(64 + r3_slots)
+        );
+    } else {
+        assert!(
+            metric(&scraped, "kube_shard_let_go_total{group=\"shardees\"}") >= moved.len() as f64,
+            "{scraped}"
+        );
+        assert!(
+            metric(
+                &scraped,
+                "kube_shard_assignments_total{group=\"shardees\",kind=\"Shardee\",step=\"drain\"}"
+            ) >= moved.len() as f64
+        );
+        assert!(
+            metric(&scraped, "kube_shard_drain_duration_seconds_count{group=\"shardees\"}")
+                >= moved.len() as f64
+        );
+    }
 
     // A crash: r1's objects go to the others once its Lease expires, and only r1's move.
     let killed = replicas.remove(1);
     let killed_id = killed.id.clone();
     let crashed_at = Instant::now();
     killed.kill();
-    let after = settled(&api, &replicas, Duration::from_secs(60)).await;
+    let after = settled(&api, &replicas, mode, Duration::from_secs(60)).await;
     let took = crashed_at.elapsed();
     // The bound: the lease duration plus one retry period, and room for the writes on a
     // loaded machine.
@@ -389,14 +510,14 @@ async fn replicas_split_the_objects_and_move_them_without_overlap() {
             assert_eq!(&after[name], before, "{name} moved although its owner lives");
         }
     }
-    every_object_reconciled_at(&api, &record, 3).await;
+    every_object_reconciled_at(&api, &replicas, mode, &record, 3).await;
 
     churning.store(false, Ordering::Relaxed);
     churn.await.unwrap();
     let overlaps = record.overlaps.lock().unwrap().clone();
     assert!(overlaps.is_empty(), "objects reconciled by two replicas at once: {overlaps:?}");
     eprintln!(
-        "{} reconciles; crash handover {took:?}; {} objects moved to the fourth replica; final split {:?}",
+        "{mode:?}: {} reconciles; crash handover {took:?}; {} objects moved to the fourth replica; final split {:?}",
         record.reconciles.load(Ordering::Relaxed),
         moved.len(),
         count(&after)
@@ -503,15 +624,10 @@ async fn owned_objects_are_assigned_with_their_owner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_shard_selectors_split_a_watch() {
     use k8s_openapi::api::core::v1::ConfigMap;
-    use kube_core::selector::{ShardField, ShardSelector};
+    use kube_core::selector::ShardSelector;
 
-    let env = tokio::task::spawn_blocking(|| {
-        kube_test::TestEnv::builder().apiserver_arg("--feature-gates=ShardedListAndWatch=true").start()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let client = client_of(&env);
+    let env = gated().await;
+    let client = client_of(env);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     for i in 0..40 {
         let cm: ConfigMap =

@@ -2,13 +2,15 @@
 //! 10,000 custom resources with 1, 2 and 4 replicas, each replica a process of its own.
 //!
 //! `just bench-shard` (or `cargo run --release -p kube-benches --bin shard_scale -- [--objects N]
-//! [--replicas 1,2,4]`) starts a control plane, creates the objects once (each with a 2 KB spec, so
+//! [--replicas 1,2,4] [--server-side]`) starts a control plane, creates the objects once (each with a 2 KB spec, so
 //! that the cache is most of a replica's memory), then for each replica count starts that many
 //! copies of itself in replica mode, in a shard group of its own (so assignment starts from
 //! scratch). Each reconcile waits 10 ms (an I/O-bound reconcile) with 8 at a time per replica. It
 //! reports, per round: the time until every object was reconciled once (assignment included), the
 //! steady reconcile throughput after that (all replicas together), and each replica's peak RSS
-//! (VmHWM) and objects cached.
+//! (VmHWM) and objects cached. `--server-side` shards through the apiserver's shard selectors
+//! (an apiserver with the `ShardedListAndWatch` gate, slots claimed in the member Leases, no
+//! assigner) instead of labels.
 
 use std::{
     collections::HashSet,
@@ -29,7 +31,7 @@ use kube_client::{
     api::PostParams,
     config::{Config, KubeConfigOptions, KubeconfigSource},
 };
-use kube_core::ResourceExt;
+use kube_core::{ResourceExt, selector::ShardField};
 use kube_runtime::{
     controller::{Action, Controller},
     shard::{self, Assigner, Shard},
@@ -104,17 +106,22 @@ struct Never;
 
 /// Replica mode: runs one sharded controller and prints `reconciled <distinct> <total>` and
 /// `cached <n>` every 200 ms.
-async fn replica(kubeconfig: &Path, group: &str, id: &str) -> anyhow::Result<()> {
+async fn replica(kubeconfig: &Path, group: &str, id: &str, server_side: bool) -> anyhow::Result<()> {
     let client = client_from(kubeconfig)?;
-    let config = shard::Config::new(group).identity(id);
+    let mut config = shard::Config::new(group).identity(id);
+    if server_side {
+        config = config.server_side(ShardField::Uid);
+    }
     let shard = Shard::new(Api::<Lease>::namespaced(client.clone(), NS), config)?;
     let objects: Api<Scaled> = Api::namespaced(client, NS);
     tokio::spawn(shard.clone().run(std::future::pending()));
-    tokio::spawn(Assigner::new(objects.clone(), &shard).run(std::future::pending()));
+    if !server_side {
+        tokio::spawn(Assigner::new(objects.clone(), &shard).run(std::future::pending()));
+    }
     let watch = watcher::Config { drop_managed_fields: true, ..watcher::Config::default() };
-    let controller =
-        Controller::new(objects, shard.watcher_config(watch)).shard(&shard).concurrency(CONCURRENCY);
-    let store = controller.store();
+    let (store, writer) = kube_runtime::reflector::store::<Scaled>();
+    let events = kube_runtime::reflector(writer, shard.watcher(objects, watch));
+    let controller = Controller::for_stream(store.clone(), events).shard(&shard).concurrency(CONCURRENCY);
     let seen: Arc<Mutex<(HashSet<String>, u64)>> = Arc::default();
     let report = {
         let seen = seen.clone();
@@ -152,10 +159,11 @@ async fn replica(kubeconfig: &Path, group: &str, id: &str) -> anyhow::Result<()>
 struct Args {
     objects: usize,
     replicas: Vec<usize>,
+    server_side: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { objects: 10_000, replicas: vec![1, 2, 4] };
+    let mut a = Args { objects: 10_000, replicas: vec![1, 2, 4], server_side: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -168,6 +176,7 @@ fn args() -> anyhow::Result<Args> {
                     .map(str::parse)
                     .collect::<Result<_, _>>()?
             }
+            "--server-side" => a.server_side = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -181,13 +190,20 @@ struct Round {
 }
 
 impl Round {
-    fn start(exe: &Path, kubeconfig: &Path, group: &str, n: usize) -> anyhow::Result<Round> {
+    fn start(
+        exe: &Path,
+        kubeconfig: &Path,
+        group: &str,
+        n: usize,
+        server_side: bool,
+    ) -> anyhow::Result<Round> {
         let state = Arc::new(Mutex::new(vec![(0, 0, 0); n]));
         let mut children = Vec::new();
         for i in 0..n {
             let mut child = Command::new(exe)
                 .args(["--replica", &format!("r{i}"), "--group", group, "--kubeconfig"])
                 .arg(kubeconfig)
+                .args(server_side.then_some("--server-side"))
                 .stdout(Stdio::piped())
                 .spawn()?;
             let out = child.stdout.take().context("replica stdout")?;
@@ -265,20 +281,25 @@ fn main() -> anyhow::Result<()> {
     let mut raw = std::env::args().skip(1);
     if raw.next().as_deref() == Some("--replica") {
         let id = raw.next().context("--replica ID")?;
-        let (mut group, mut kubeconfig) = (String::new(), PathBuf::new());
+        let (mut group, mut kubeconfig, mut server_side) = (String::new(), PathBuf::new(), false);
         while let Some(a) = raw.next() {
             match a.as_str() {
+                "--server-side" => server_side = true,
                 "--group" => group = raw.next().context("--group G")?,
                 "--kubeconfig" => kubeconfig = raw.next().context("--kubeconfig PATH")?.into(),
                 other => anyhow::bail!("unknown argument {other}"),
             }
         }
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        return rt.block_on(replica(&kubeconfig, &group, &id));
+        return rt.block_on(replica(&kubeconfig, &group, &id, server_side));
     }
 
     let a = args()?;
-    let env = kube_test::TestEnv::start().context("starting the control plane (KUBEBUILDER_ASSETS)")?;
+    let mut builder = kube_test::TestEnv::builder();
+    if a.server_side {
+        builder = builder.apiserver_arg("--feature-gates=ShardedListAndWatch=true");
+    }
+    let env = builder.start().context("starting the control plane (KUBEBUILDER_ASSETS)")?;
     env.install_crd(CRD)?;
     env.create_namespace(NS)?;
     let kubeconfig = env.kubeconfig().path().to_path_buf();
@@ -294,7 +315,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|");
     for n in &a.replicas {
-        let round = Round::start(&exe, &kubeconfig, &format!("scale-{n}"), *n)?;
+        let round = Round::start(&exe, &kubeconfig, &format!("scale-{n}"), *n, a.server_side)?;
         let start = Instant::now();
         let deadline = start + Duration::from_secs(600);
         let first_pass = loop {

@@ -292,8 +292,8 @@ impl<K: Cacheable> Controller<K> {
     /// the objects assigned to this replica and only while it holds its membership, lets an object
     /// go to its new owner once none of its reconciles runs, and cancels running reconciles (to be
     /// retried) when the membership is lost. Watch the primary, and the kinds it owns, with
-    /// [`Shard::watcher_config`] so that the caches hold this replica's share only. Replaces any
-    /// [`gate`](Self::gate).
+    /// [`Shard::watcher`] (or, with label assignment, [`Shard::watcher_config`]) so that the
+    /// caches hold this replica's share only. Replaces any [`gate`](Self::gate).
     #[must_use]
     pub fn shard(mut self, shard: &Shard) -> Self {
         let drain = Drain::new(shard);

@@ -1,5 +1,6 @@
 //! Sharding metrics: members and objects owned per replica (read at scrape time), moves written
-//! by the assigner, and how long this replica took to let moved objects go.
+//! by the assigner or slots moved by the server-side claims, and how long this replica took to
+//! let moved objects go.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -40,8 +41,8 @@ struct Tracked {
 }
 
 /// `kube_shard_members{group}`, `kube_shard_owned_objects{group,controller}`,
-/// `kube_shard_assignments_total{group,kind,step}`, `kube_shard_let_go_total{group}` and
-/// `kube_shard_drain_duration_seconds{group}`.
+/// `kube_shard_assignments_total{group,kind,step}`, `kube_shard_let_go_total{group}`,
+/// `kube_shard_slot_moves_total{group,step}` and `kube_shard_drain_duration_seconds{group}`.
 ///
 /// ```no_run
 /// # fn f(shard: kube_runtime::shard::Shard, store: kube_runtime::Store<k8s_openapi::api::core::v1::ConfigMap>) {
@@ -59,6 +60,7 @@ struct Tracked {
 pub struct ShardMetrics {
     assignments: Family<Labels<3>, Counter>,
     let_go: Family<Labels<1>, Counter>,
+    slot_moves: Family<Labels<2>, Counter>,
     drain_time: Family<Labels<1>, Histogram, fn() -> Histogram>,
     tracked: Arc<Mutex<Vec<Tracked>>>,
 }
@@ -75,6 +77,7 @@ impl ShardMetrics {
         let m = Self {
             assignments: Family::default(),
             let_go: Family::default(),
+            slot_moves: Family::default(),
             drain_time: Family::new_with_constructor(drain_histogram),
             tracked: Arc::default(),
         };
@@ -89,8 +92,13 @@ impl ShardMetrics {
             m.let_go.clone(),
         );
         registry.register(
+            "kube_shard_slot_moves",
+            "Slots this replica took over or gave up (server-side assignment), by step",
+            m.slot_moves.clone(),
+        );
+        registry.register(
             "kube_shard_drain_duration_seconds",
-            "Time from a drain request seen to the object let go",
+            "Time from a drain request seen to the object let go (server-side: from a slot no longer reconciled to it given up)",
             m.drain_time.clone(),
         );
         registry.register_collector(Box::new(m.clone()));
@@ -138,6 +146,13 @@ impl ObserveShard for ShardMetrics {
     fn let_go(&self, group: &str, took: Duration) {
         self.let_go.get_or_create(&[("group", group.to_string())]).inc();
         self.drain_time.get_or_create(&[("group", group.to_string())]).observe(took.as_secs_f64());
+    }
+
+    fn slot_moved(&self, group: &str, step: &'static str, drained: Option<Duration>) {
+        self.slot_moves.get_or_create(&[("group", group.to_string()), ("step", step.to_string())]).inc();
+        if let Some(took) = drained {
+            self.drain_time.get_or_create(&[("group", group.to_string())]).observe(took.as_secs_f64());
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use kube_core::ObjectMeta;
+use kube_core::{ObjectMeta, selector::ShardField};
 
 use crate::leader;
 
@@ -61,6 +61,22 @@ impl Key {
     }
 }
 
+/// How objects are assigned to the members of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Assignment {
+    /// An elected [`Assigner`](super::Assigner) labels each object with its owner (by the
+    /// config's [`Key`]; owned objects follow their owner), and each member watches its label:
+    /// works on every apiserver, costs a write per assignment and per move.
+    #[default]
+    Labels,
+    /// The apiserver splits the watches: each member claims slots of the hash space of `field`
+    /// in its Lease and watches them through a `shardSelector` (Kubernetes 1.36+, feature gate
+    /// `ShardedListAndWatch`). No object is written, there is no assigner, and moves cost a
+    /// relist of the new share; owned objects do not follow their owner.
+    Server(ShardField),
+}
+
 /// Settings of one replica in a shard group.
 ///
 /// Timings are leader election's (each member holds its own Lease the same way): a member that
@@ -77,8 +93,10 @@ pub struct Config {
     /// This replica's identity, unique in the group, written as a label value (at most 63
     /// characters of `[A-Za-z0-9_.-]`, alphanumeric at both ends).
     pub identity: String,
-    /// What objects are hashed by.
+    /// What objects are hashed by (with [`Assignment::Labels`]).
     pub key: Key,
+    /// Labels written by an assigner (the default), or the apiserver's shard selectors.
+    pub assignment: Assignment,
     /// See [`leader::Config::lease_duration`].
     pub lease_duration: Duration,
     /// See [`leader::Config::renew_deadline`].
@@ -96,6 +114,7 @@ impl Config {
             group: group.to_string(),
             identity: l.identity,
             key: Key::default(),
+            assignment: Assignment::default(),
             lease_duration: l.lease_duration,
             renew_deadline: l.renew_deadline,
             retry_period: l.retry_period,
@@ -113,6 +132,15 @@ impl Config {
     #[must_use]
     pub fn key(mut self, key: Key) -> Self {
         self.key = key;
+        self
+    }
+
+    /// Lets the apiserver split the watches by the hash of `field` (see
+    /// [`Assignment::Server`]); check first that it serves shard selectors, with
+    /// [`Shard::server_side_supported`](super::Shard::server_side_supported).
+    #[must_use]
+    pub fn server_side(mut self, field: ShardField) -> Self {
+        self.assignment = Assignment::Server(field);
         self
     }
 

@@ -10,6 +10,7 @@ use std::{
 
 use futures::StreamExt;
 use kube_client::Api;
+use kube_core::selector::ShardField;
 use kube_core::{
     Resource,
     params::{Patch, PatchParams},
@@ -17,7 +18,11 @@ use kube_core::{
 use serde_json::{Value, json};
 use tokio::{sync::watch, time::Instant};
 
-use super::{Config, Shard};
+use super::{
+    Assignment, Config, Shard,
+    claims::{Claims, SlotGuard},
+    slots::Slots,
+};
 use crate::reflector::{Cacheable, ObjectRef, Store};
 
 /// How often keys whose reconcile still runs are looked at again.
@@ -64,12 +69,27 @@ pub(crate) enum Begin {
 
 /// Marks one reconcile of a key as running.
 #[derive(Debug)]
-pub(crate) struct RunGuard {
+pub(crate) enum RunGuard {
+    /// Under label assignment: the key's count.
+    Key {
+        /// Counts down when dropped.
+        _running: KeyGuard,
+    },
+    /// Under server-side assignment: the slot's count.
+    Slot {
+        /// Counts down when dropped.
+        _running: SlotGuard,
+    },
+}
+
+/// Marks one reconcile of a key as running under label assignment.
+#[derive(Debug)]
+pub(crate) struct KeyGuard {
     drain: Arc<Drain>,
     key: ObjectRef,
 }
 
-impl Drop for RunGuard {
+impl Drop for KeyGuard {
     fn drop(&mut self) {
         let mut keys = self.drain.keys.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(KeyState::Running(n)) = keys.get_mut(&self.key) {
@@ -107,6 +127,18 @@ impl Drain {
     /// Called as a reconcile of `obj` starts (under the same lock as the drain decision, so a
     /// reconcile never starts on an object already let go).
     pub(crate) fn begin<K: Resource>(self: &Arc<Self>, key: &ObjectRef, obj: &K) -> Begin {
+        if let Assignment::Server(field) = self.config.assignment {
+            let meta = obj.meta();
+            let value = match field {
+                ShardField::Uid => meta.uid.as_deref(),
+                ShardField::Namespace => Some(meta.namespace.as_deref().unwrap_or_default()),
+            };
+            let claims: &Arc<Claims> = self.shard.claims();
+            return match value.and_then(|v| claims.begin(Slots::slot_of(v))) {
+                Some(guard) => Begin::Run(RunGuard::Slot { _running: guard }),
+                None => Begin::Skip,
+            };
+        }
         if !self.owned_here(obj) {
             return Begin::Skip;
         }
@@ -115,11 +147,11 @@ impl Drain {
             Some(KeyState::Released) => Begin::Later,
             Some(KeyState::Running(n)) => {
                 *n += 1;
-                Begin::Run(RunGuard { drain: self.clone(), key: key.clone() })
+                Begin::Run(RunGuard::Key { _running: KeyGuard { drain: self.clone(), key: key.clone() } })
             }
             None => {
                 keys.insert(key.clone(), KeyState::Running(1));
-                Begin::Run(RunGuard { drain: self.clone(), key: key.clone() })
+                Begin::Run(RunGuard::Key { _running: KeyGuard { drain: self.clone(), key: key.clone() } })
             }
         }
     }
@@ -127,6 +159,10 @@ impl Drain {
     /// Lets go of each object of `store` that carries a drain request, once none of its reconciles
     /// runs: removes the owner and drain labels, on the resourceVersion that asked for it.
     pub(crate) async fn run<K: Cacheable>(self: Arc<Self>, store: Store<K>, dyntype: K::DynamicType) {
+        if let Assignment::Server(_) = self.config.assignment {
+            // Nothing is labelled: the member's claim loop gives slots up.
+            return;
+        }
         let mut changes = store.subscribe_keys();
         let mut pending: BTreeSet<ObjectRef> = BTreeSet::new();
         // When each pending drain request was first seen.

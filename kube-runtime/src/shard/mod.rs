@@ -18,7 +18,18 @@
 //!   once**, and after a crash every object has a live owner again within about the lease
 //!   duration plus one retry period.
 //! - **Watching a share.** Each replica's controller watches with a label selector for its own
-//!   identity ([`Shard::watcher_config`]): its stores hold its share only.
+//!   identity ([`Shard::watcher`], [`Shard::watcher_config`]): its stores hold its share only.
+//!
+//! **Server-side assignment** ([`Assignment::Server`], [`Config::server_side`]) lets the
+//! apiserver split the watches instead (`shardSelector`, Kubernetes 1.36+ behind the feature
+//! gate `ShardedListAndWatch`; [`Shard::server_side_supported`] tells): the hash space of the
+//! objects' uids (or namespaces) is cut into 64 [`Slots`], each given to a member by rendezvous
+//! hashing. A member claims its slots in an annotation of its own Lease, and reconciles a slot
+//! only once a read made after its claim shows no other live member claiming it (of two
+//! claims, the later one's read sees the earlier); a slot it no longer owns stops being
+//! reconciled at once and is given up once none of its reconciles runs. [`Shard::watcher`]
+//! restarts its watch with a selector on the active slots whenever they change. No object is
+//! written and no assigner runs; owned objects do not follow their owner.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -51,14 +62,18 @@
 //! ```
 
 mod assigner;
+mod claims;
 mod config;
 pub(crate) mod drain;
+mod follow;
 mod member;
 mod observe;
 mod ring;
+mod slots;
 
 pub use assigner::Assigner;
-pub use config::{Config, Error, GROUP_LABEL, Key};
+pub use config::{Assignment, Config, Error, GROUP_LABEL, Key};
 pub use member::Shard;
 pub use observe::{NoObserveShard, ObserveShard};
 pub use ring::Ring;
+pub use slots::{CLAIMS_ANNOTATION, SLOTS, Slots};

@@ -1,5 +1,5 @@
-//! What sharding reports as it works (for metrics): the assigner's writes and this replica's
-//! drains.
+//! What sharding reports as it works (for metrics): the assigner's writes, this replica's
+//! drains and its slot moves.
 
 use std::time::Duration;
 
@@ -16,6 +16,12 @@ pub trait ObserveShard: Send + Sync + 'static {
     /// This replica let go of an object of `group`, `took` after it first saw the request.
     fn let_go(&self, group: &str, took: Duration) {
         let _ = (group, took);
+    }
+
+    /// Under server-side assignment, this replica took over a slot of `group` (`step`
+    /// `take_over`) or gave one up (`give_up`, `drained` after it stopped reconciling it).
+    fn slot_moved(&self, group: &str, step: &'static str, drained: Option<Duration>) {
+        let _ = (group, step, drained);
     }
 }
 
