@@ -44,7 +44,8 @@ impl ReconcileResult {
 pub enum Priority {
     /// A fresh change, a requeue, a retry or an external trigger: served first.
     Live,
-    /// A change seen while a store was (re)syncing its list: served after every due live key.
+    /// A change seen while a store was (re)syncing its list: served after due live keys (one in
+    /// every [`LIVE_BURST`](crate::scheduler::LIVE_BURST) + 1 pops while both are due).
     Resync,
 }
 

@@ -21,7 +21,9 @@
 //!    of 10 per second with a burst of 100); a success resets the key's failure count.
 //! 7. **Priority for resyncs.** Among due keys, [`Priority::Live`] ones are popped before
 //!    [`Priority::Resync`] ones (changes from an initial list or relist), so a restart over
-//!    thousands of objects does not delay the reaction to a real change. Within a priority,
+//!    thousands of objects does not delay the reaction to a real change; but after
+//!    [`LIVE_BURST`] live pops in a row while resync keys are due, one resync key goes, so a
+//!    steady stream of changes or quick requeues cannot starve the rest. Within a priority,
 //!    keys are popped in due-time order, then in trigger order.
 
 mod rate_limit;
@@ -125,7 +127,12 @@ pub struct Scheduler<R> {
     resync: BTreeSet<(Instant, u64, ObjectRef)>,
     seq: u64,
     running: usize,
+    /// Live keys popped in a row while resync keys were due.
+    live_streak: u32,
 }
+
+/// How many live keys are popped in a row, while resync keys are due, before one resync key.
+pub const LIVE_BURST: u32 = 4;
 
 impl<R> std::fmt::Debug for Scheduler<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,6 +166,7 @@ impl<R: Clone> Scheduler<R> {
             resync: BTreeSet::new(),
             seq: 0,
             running: 0,
+            live_streak: 0,
         }
     }
 
@@ -207,12 +215,20 @@ impl<R: Clone> Scheduler<R> {
         }
         let due =
             |set: &BTreeSet<(Instant, u64, ObjectRef)>| set.first().is_some_and(|(at, _, _)| *at <= now);
-        let set = if due(&self.live) {
-            &mut self.live
-        } else if due(&self.resync) {
-            &mut self.resync
-        } else {
-            return None;
+        let set = match (due(&self.live), due(&self.resync)) {
+            (true, true) if self.live_streak >= LIVE_BURST => {
+                self.live_streak = 0;
+                &mut self.resync
+            }
+            (true, resync_due) => {
+                self.live_streak = if resync_due { self.live_streak + 1 } else { 0 };
+                &mut self.live
+            }
+            (false, true) => {
+                self.live_streak = 0;
+                &mut self.resync
+            }
+            (false, false) => return None,
         };
         let (_, _, key) = set.pop_first()?;
         let state = self.keys.get_mut(&key)?;
@@ -499,5 +515,36 @@ mod tests {
         assert_eq!(order.len(), 101);
         assert_eq!(&order[..2], ["old50", "fresh"], "live first, in due order");
         assert_eq!(order[2], "old0", "then resync, in trigger order");
+    }
+
+    #[test]
+    fn live_keys_requeued_at_once_do_not_starve_resync_keys() {
+        let now = Instant::now();
+        let mut q = queue(8);
+        for i in 0..1000 {
+            q.trigger(key(&format!("old{i}")), "relist", Priority::Resync, now);
+        }
+        for i in 0..8 {
+            q.trigger(key(&format!("hot{i}")), "change", Priority::Live, now);
+        }
+        // Workers finish every key at once and requeue the hot ones right away (as a reconcile
+        // returning `Action::requeue` of a millisecond does under load).
+        let mut resynced = 0;
+        let mut live_runs = 0;
+        for step in 0..2_000u64 {
+            let at = now + ms(step);
+            let popped: Vec<_> = std::iter::from_fn(|| q.pop(at)).collect();
+            for r in popped {
+                if r.key.name.starts_with("old") {
+                    resynced += 1;
+                    q.finish(&r.key, Finish::Success { requeue_after: None }, at, "done");
+                } else {
+                    live_runs += 1;
+                    q.finish(&r.key, Finish::Success { requeue_after: Some(Duration::ZERO) }, at, "again");
+                }
+            }
+        }
+        assert_eq!(resynced, 1000, "every resync key ran");
+        assert!(live_runs >= 4 * 1000, "live keys kept most turns: {live_runs}");
     }
 }
