@@ -26,7 +26,7 @@ use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader, Read, Write},
     net::{SocketAddr, TcpStream},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -152,7 +152,8 @@ fn client_main(it: impl Iterator<Item = String>) -> anyhow::Result<()> {
                 anyhow::ensure!(proc.wait().await?.success(), "head failed");
             }
             "forward" => {
-                let listener = pods.portforward_listen(&c.pod, SocketAddr::from(([127, 0, 0, 1], 0)), c.port).await?;
+                let listener =
+                    pods.portforward_listen(&c.pod, SocketAddr::from(([127, 0, 0, 1], 0)), c.port).await?;
                 println!("listening {}", listener.local_addr().port());
                 // Until the runner closes our stdin.
                 let mut sink = Vec::new();
@@ -344,7 +345,10 @@ fn exec_ours(ctx: &Ctx, n: usize) -> anyhow::Result<BTreeMap<&'static str, f64>>
 }
 
 /// exec round trips as one process each (ours with `--count 1`, or kubectl).
-fn exec_per_process(n: usize, mut make: impl FnMut() -> Command) -> anyhow::Result<BTreeMap<&'static str, f64>> {
+fn exec_per_process(
+    n: usize,
+    mut make: impl FnMut() -> Command,
+) -> anyhow::Result<BTreeMap<&'static str, f64>> {
     let mut latencies = Vec::with_capacity(n);
     let (mut cpu, mut total) = (0.0, 0.0);
     let mut peak = 0.0f64;
@@ -477,7 +481,11 @@ fn echo_setup(addr: SocketAddr, n: usize) -> anyhow::Result<Vec<Duration>> {
     Ok(latencies)
 }
 
-fn forward(cmd: Command, parse: fn(&str) -> Option<u16>, a: &Args) -> anyhow::Result<BTreeMap<&'static str, f64>> {
+fn forward(
+    cmd: Command,
+    parse: fn(&str) -> Option<u16>,
+    a: &Args,
+) -> anyhow::Result<BTreeMap<&'static str, f64>> {
     let f = Forwarder::start(cmd, parse)?;
     let pid = f.child.id();
     // The first connection opens kubectl's session: leave it out of the setup figures.
@@ -582,7 +590,8 @@ fn json_rows(rows: &[Row]) -> Value {
     rows.iter()
         .map(|r| {
             let mut metrics = serde_json::Map::new();
-            let names: std::collections::BTreeSet<&str> = r.runs.iter().flat_map(|m| m.keys().copied()).collect();
+            let names: std::collections::BTreeSet<&str> =
+                r.runs.iter().flat_map(|m| m.keys().copied()).collect();
             for m in names {
                 let runs: Vec<f64> = r.runs.iter().filter_map(|x| x.get(m).copied()).collect();
                 metrics.insert(m.to_owned(), json!({"median": r.median(m), "runs": runs}));
@@ -638,13 +647,11 @@ fn main() -> anyhow::Result<()> {
             eprintln!("  {} {}", row.scenario, row.client);
             let figures = match (row.scenario, row.client) {
                 ("exec", "ours, 1 process") => exec_ours(&ctx, a.execs)?,
-                ("exec", "ours, process per exec") => {
-                    exec_per_process(a.execs, || {
-                        let mut c = ctx.ours("exec");
-                        c.args(["--count", "1"]);
-                        c
-                    })?
-                }
+                ("exec", "ours, process per exec") => exec_per_process(a.execs, || {
+                    let mut c = ctx.ours("exec");
+                    c.args(["--count", "1"]);
+                    c
+                })?,
                 ("exec", _) => exec_per_process(a.execs, || ctx.kubectl_exec(&["echo", "hi"]))?,
                 ("stream", "ours") => {
                     let mut c = ctx.ours("stream");
@@ -683,4 +690,3 @@ fn main() -> anyhow::Result<()> {
     drop(env);
     Ok(())
 }
-

@@ -4,19 +4,21 @@
 //!
 //! A test CA (kube-test's `TestCa`) issues one serving certificate that both servers load. Each
 //! server is a child process started afresh for each measurement: ours is this program with
-//! `serve` (kube-webhook, the handler either raw, like controller-runtime's `HandlerFunc`, or a
-//! typed `Validator<Pod>` that decodes the object), the peer `tools/webhook-peer` (controller-runtime
-//! v0.25.3, `admission.HandlerFunc` allowing everything). The load generator (hyper over rustls,
-//! in this process) keeps `--concurrency` requests in flight for `--warmup` + `--duration`
-//! seconds: over HTTP/2 on `--connections` connections (as the API server's Go client calls
-//! webhooks), and over HTTP/1.1 keep-alive with one connection per request in flight. Each
-//! request is an AdmissionReview v1 CREATE of a realistic Pod (about 8 KB) with its own uid;
-//! each answer is checked (200, allowed, the same uid). Measured in the window after the warmup:
-//! requests per second, latency p50/p99, the server's CPU seconds per 10,000 requests (from
-//! /proc), and the server's peak RSS (`VmHWM`). The servers and the load generator share the
-//! machine's cores, alike for both. Prints one table per protocol with ratios ours /
-//! controller-runtime (medians over `--runs`), and writes everything to
-//! `bench-webhook/latest.json` in the target directory.
+//! `serve` (kube-webhook, the handler either raw, like controller-runtime's `HandlerFunc`, or
+//! a typed `Validator<Pod>` that decodes the object), the peer `tools/webhook-peer`
+//! (controller-runtime v0.25.3, `admission.HandlerFunc` allowing everything). The load
+//! generator (hyper over rustls, in this process) keeps `--concurrency` requests in flight for
+//! `--warmup` + `--duration` seconds: over HTTP/2 on `--connections` connections (as the API
+//! server's Go client calls webhooks), and over HTTP/1.1 keep-alive with one connection per
+//! request in flight. Each request is an AdmissionReview v1 CREATE of a realistic Pod (about
+//! 6 KB) with its own uid; each answer is checked (200, allowed, the same uid).
+//!
+//! Measured in the window after the warmup: requests per second, latency p50/p99, the server's
+//! CPU seconds per 10,000 requests (from /proc), its peak RSS (`VmHWM`), and the load
+//! generator's CPU per 10,000 requests. The servers and the load generator share the machine's
+//! cores, alike for both. Prints one table per protocol with ratios ours / controller-runtime
+//! (medians over `--runs`), and writes everything to `bench-webhook/latest.json` in the target
+//! directory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -70,7 +72,8 @@ impl Proto {
 
 fn args() -> anyhow::Result<Args> {
     let peer = std::env::var_os("WEBHOOK_PEER").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/kube-dev/webhook-peer/webhook-peer")
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/kube-dev/webhook-peer/webhook-peer")
     });
     let mut a = Args {
         duration: Duration::from_secs(10),
@@ -124,14 +127,19 @@ fn serve(mut it: impl Iterator<Item = String>) -> anyhow::Result<()> {
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
-    let handler: kube_webhook::Handler = match handler.as_str() {
-        // Like controller-runtime's `admission.HandlerFunc`: the review decoded, the object left
-        // as it came, an answer with the request's uid.
-        "raw" => kube_webhook::Handler::admission(|req: AdmissionRequest| async move { AdmissionResponse::from(&req) }),
-        // The typed handler a user would write: the Pod decoded into k8s-openapi's type.
-        "typed" => kube_webhook::Validator::new(|_req: AdmissionRequest<Pod>| async move { Ok(vec![]) }).into(),
-        other => bail!("unknown handler `{other}` (raw, typed)"),
-    };
+    let handler: kube_webhook::Handler =
+        match handler.as_str() {
+            // Like controller-runtime's `admission.HandlerFunc`: the review decoded, the object left
+            // as it came, an answer with the request's uid.
+            "raw" => kube_webhook::Handler::admission(|req: AdmissionRequest| async move {
+                AdmissionResponse::from(&req)
+            }),
+            // The typed handler a user would write: the Pod decoded into k8s-openapi's type.
+            "typed" => {
+                kube_webhook::Validator::new(|_req: AdmissionRequest<Pod>| async move { Ok(vec![]) }).into()
+            }
+            other => bail!("unknown handler `{other}` (raw, typed)"),
+        };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let tls = kube_webhook::TlsConfig::from_files(dir.join("tls.crt"), dir.join("tls.key"));
@@ -275,6 +283,8 @@ struct Load {
     latencies: Vec<Duration>,
     window: Duration,
     server_cpu_s: f64,
+    /// The load generator's.
+    client_cpu_s: f64,
 }
 
 type H2Sender = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
@@ -286,7 +296,10 @@ enum Sender {
 }
 
 impl Sender {
-    async fn send(&mut self, req: http::Request<Full<Bytes>>) -> anyhow::Result<http::Response<hyper::body::Incoming>> {
+    async fn send(
+        &mut self,
+        req: http::Request<Full<Bytes>>,
+    ) -> anyhow::Result<http::Response<hyper::body::Incoming>> {
         Ok(match self {
             Sender::H2(s) => {
                 s.ready().await?;
@@ -305,10 +318,11 @@ fn tls_config(ca_pem: &str, alpn: &[u8]) -> anyhow::Result<Arc<rustls::ClientCon
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert?)?;
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     config.alpn_protocols = vec![alpn.to_vec()];
     Ok(Arc::new(config))
 }
@@ -316,7 +330,9 @@ fn tls_config(ca_pem: &str, alpn: &[u8]) -> anyhow::Result<Arc<rustls::ClientCon
 async fn connect(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>, proto: Proto) -> anyhow::Result<Sender> {
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    let stream = tokio_rustls::TlsConnector::from(tls.clone()).connect(ServerName::try_from("localhost")?, tcp).await?;
+    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(ServerName::try_from("localhost")?, tcp)
+        .await?;
     let io = TokioIo::new(stream);
     Ok(match proto {
         Proto::H2 => {
@@ -337,7 +353,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// One request and its check; the latency when the answer is right.
-async fn one(sender: &mut Sender, proto: Proto, addr: SocketAddr, body: &Body, uid: &str) -> anyhow::Result<Duration> {
+async fn one(
+    sender: &mut Sender,
+    proto: Proto,
+    addr: SocketAddr,
+    body: &Body,
+    uid: &str,
+) -> anyhow::Result<Duration> {
     let authority = format!("localhost:{}", addr.port());
     let builder = match proto {
         Proto::H2 => http::Request::post(format!("https://{authority}/validate?timeout=10s")),
@@ -428,8 +450,10 @@ async fn load(
     }
     tokio::time::sleep_until(window_start.into()).await;
     let cpu_before = report::cpu_s(pid).context("server CPU")?;
+    let own_before = report::cpu_s(std::process::id()).context("own CPU")?;
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = report::cpu_s(pid).context("server CPU")?;
+    let own_after = report::cpu_s(std::process::id()).context("own CPU")?;
     let (mut latencies, mut errors) = (Vec::new(), 0);
     for t in tasks {
         let (l, e) = t.await?;
@@ -443,6 +467,7 @@ async fn load(
         latencies,
         window: a.duration,
         server_cpu_s: cpu_after - cpu_before,
+        client_cpu_s: own_after - own_before,
     })
 }
 
@@ -454,6 +479,7 @@ struct Sample {
     p99_ms: f64,
     cpu_s_per_10k: f64,
     peak_rss_mb: f64,
+    client_cpu_s_per_10k: f64,
     errors: u64,
 }
 
@@ -463,6 +489,7 @@ const METRICS: &[(&str, &str)] = &[
     ("p99_ms", "p99 ms"),
     ("cpu_s_per_10k", "server CPU s/10k"),
     ("peak_rss_mb", "server peak RSS MB"),
+    ("client_cpu_s_per_10k", "loadgen CPU s/10k"),
 ];
 
 impl Sample {
@@ -473,6 +500,7 @@ impl Sample {
             "p99_ms" => self.p99_ms,
             "cpu_s_per_10k" => self.cpu_s_per_10k,
             "peak_rss_mb" => self.peak_rss_mb,
+            "client_cpu_s_per_10k" => self.client_cpu_s_per_10k,
             _ => f64::NAN,
         }
     }
@@ -498,6 +526,7 @@ fn measure(
         p99_ms: quantile(&l.latencies, 0.99) * 1000.0,
         cpu_s_per_10k: l.server_cpu_s / l.requests.max(1) as f64 * 10_000.0,
         peak_rss_mb,
+        client_cpu_s_per_10k: l.client_cpu_s / l.requests.max(1) as f64 * 10_000.0,
         errors: l.errors,
     })
 }
@@ -516,8 +545,16 @@ fn main() -> anyhow::Result<()> {
     let cert_dir = tempfile::tempdir()?;
     ca.issue_server("webhook")?.write_to(cert_dir.path())?;
     let servers = [
-        Server { label: "ours", program: exe.clone(), args: vec!["serve".into(), "--handler".into(), "raw".into()] },
-        Server { label: "ours typed", program: exe, args: vec!["serve".into(), "--handler".into(), "typed".into()] },
+        Server {
+            label: "ours",
+            program: exe.clone(),
+            args: vec!["serve".into(), "--handler".into(), "raw".into()],
+        },
+        Server {
+            label: "ours typed",
+            program: exe,
+            args: vec!["serve".into(), "--handler".into(), "typed".into()],
+        },
         Server { label: "controller-runtime", program: a.peer.clone(), args: vec![] },
     ];
     let body = Arc::new(Body::new());
@@ -572,7 +609,12 @@ fn print_table(proto: Proto, a: &Args, servers: &[Server], samples: &[Vec<Sample
         Proto::H2 => format!("{} connections", a.connections),
         Proto::H1 => format!("{} keep-alive connections", a.concurrency),
     };
-    println!("\n== {} ({conns}, {} requests in flight), medians of {} runs", proto.name(), a.concurrency, a.runs);
+    println!(
+        "\n== {} ({conns}, {} requests in flight), medians of {} runs",
+        proto.name(),
+        a.concurrency,
+        a.runs
+    );
     print!("{:<20}", "server");
     for (_, title) in METRICS {
         print!(" {title:>18}");
