@@ -43,7 +43,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const USAGE: &str = "usage: remote_bench [--execs N] [--mb MB] [--connects N] [--runs N]
-       remote_bench client exec|stream|forward|pf-inproc --kubeconfig PATH --ns NS --pod P
+       remote_bench client exec|stream|stream-sink|forward|pf-inproc --kubeconfig PATH --ns NS --pod P
                     [--count N] [--bytes B] [--port P]";
 
 const NS: &str = "bench-remote";
@@ -132,6 +132,8 @@ fn client_main(it: impl Iterator<Item = String>) -> anyhow::Result<()> {
                     let t = Instant::now();
                     let out = pods.exec_output(&c.pod, ["echo", "hi"], None).await?;
                     anyhow::ensure!(out.stdout == b"hi\n" && out.status.success(), "exec: {out:?}");
+                    // What a user of the command sees, as kubectl prints it.
+                    tokio::io::stdout().write_all(&out.stdout).await?;
                     latencies.push(t.elapsed());
                 }
                 let wall = start.elapsed().as_secs_f64();
@@ -142,14 +144,30 @@ fn client_main(it: impl Iterator<Item = String>) -> anyhow::Result<()> {
                     quantile(&latencies, 0.99) * 1000.0
                 );
             }
-            "stream" => {
+            "stream" | "stream-sink" => {
+                let t = Instant::now();
                 let ap = AttachParams { stdout: true, stderr: false, ..AttachParams::default() };
                 let command = ["head", "-c", &c.bytes.to_string(), "/dev/zero"];
                 let mut proc = pods.exec(&c.pod, command, &ap).await?;
                 let mut stdout = proc.take_stdout().context("no stdout")?;
-                let copied = tokio::io::copy(&mut stdout, &mut tokio::io::stdout()).await?;
+                // To stdout as a CLI would write it: straight to the pipe (tokio's `Stdout` goes
+                // through a blocking-pool thread per write, which costs more CPU than the exec).
+                let (mut copied, mut buf) = (0u64, vec![0u8; 64 * 1024]);
+                let mut out = std::io::stdout().lock();
+                loop {
+                    let n = stdout.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    if c.mode == "stream" {
+                        tokio::task::block_in_place(|| std::io::Write::write_all(&mut out, &buf[..n]))?;
+                    }
+                    copied += n as u64;
+                }
+                drop(out);
                 anyhow::ensure!(copied == c.bytes, "{copied} bytes of {}", c.bytes);
                 anyhow::ensure!(proc.wait().await?.success(), "head failed");
+                eprintln!("mb_per_s={}", copied as f64 / 1e6 / t.elapsed().as_secs_f64());
             }
             "forward" => {
                 let listener =
@@ -631,6 +649,7 @@ fn main() -> anyhow::Result<()> {
         ("exec", "ours, process per exec"),
         ("exec", "kubectl"),
         ("stream", "ours"),
+        ("stream", "ours in-process"),
         ("stream", "kubectl"),
         ("forward", "ours listener"),
         ("forward", "ours in-process"),
@@ -657,6 +676,12 @@ fn main() -> anyhow::Result<()> {
                     let mut c = ctx.ours("stream");
                     c.args(["--bytes", &bytes.to_string()]);
                     stream(c, bytes)?
+                }
+                ("stream", "ours in-process") => {
+                    let (_, stderr, _, cpu) =
+                        run(ctx.ours("stream-sink").args(["--bytes", &bytes.to_string()]))?;
+                    let mb_per_s = figures(&stderr).get("mb_per_s").copied().unwrap_or(f64::NAN);
+                    BTreeMap::from([("mb_per_s", mb_per_s), ("cpu_s_per_100mb", cpu / (bytes as f64 / 1e8))])
                 }
                 ("stream", _) => stream(ctx.kubectl_exec(&head.each_ref().map(String::as_str)), bytes)?,
                 ("forward", "ours listener") => {
