@@ -43,6 +43,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const USAGE: &str = "usage: remote_bench [--execs N] [--mb MB] [--connects N] [--runs N]
+                    [--only exec,stream,forward]
        remote_bench client exec|stream|stream-sink|forward|pf-inproc --kubeconfig PATH --ns NS --pod P
                     [--count N] [--bytes B] [--port P]";
 
@@ -54,10 +55,11 @@ struct Args {
     mb: usize,
     connects: usize,
     runs: usize,
+    only: Option<Vec<String>>,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { execs: 50, mb: 100, connects: 50, runs: 3 };
+    let mut a = Args { execs: 50, mb: 100, connects: 50, runs: 3, only: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -66,6 +68,7 @@ fn args() -> anyhow::Result<Args> {
             "--mb" => a.mb = value()?.parse()?,
             "--connects" => a.connects = value()?.parse()?,
             "--runs" => a.runs = value()?.parse()?,
+            "--only" => a.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -507,11 +510,11 @@ fn forward(
     let f = Forwarder::start(cmd, parse)?;
     let pid = f.child.id();
     // The first connection opens kubectl's session: leave it out of the setup figures.
-    echo_setup(f.addr(), 1)?;
-    let setup = echo_setup(f.addr(), a.connects)?;
+    echo_setup(f.addr(), 1).context("the first connection")?;
+    let setup = echo_setup(f.addr(), a.connects).context("setup latency")?;
     let bytes = a.mb as u64 * 1_000_000;
     let cpu = report::cpu_s(pid).context("forwarder CPU")?;
-    let mb_per_s = echo_throughput(f.addr(), bytes)?;
+    let mb_per_s = echo_throughput(f.addr(), bytes).context("throughput")?;
     let cpu = report::cpu_s(pid).context("forwarder CPU")? - cpu;
     Ok(BTreeMap::from([
         ("setup_p50_ms", quantile(&setup, 0.5) * 1000.0),
@@ -656,6 +659,7 @@ fn main() -> anyhow::Result<()> {
         ("forward", "kubectl"),
     ]
     .into_iter()
+    .filter(|(scenario, _)| a.only.as_ref().is_none_or(|only| only.iter().any(|o| o == scenario)))
     .map(|(scenario, client)| Row { scenario, client, runs: Vec::new() })
     .collect();
     // Warm up: the Pod's first exec, the apiserver's connection to the kubelet.
@@ -708,6 +712,7 @@ fn main() -> anyhow::Result<()> {
         "mb": a.mb,
         "connects": a.connects,
         "runs": a.runs,
+        "only": a.only,
         "rows": json_rows(&rows),
     });
     let path = report::write_json("bench-remote", &out)?;
