@@ -584,20 +584,20 @@ fn print_tables(rows: &[Row], a: &Args) {
         let mine: Vec<&Row> = rows.iter().filter(|r| r.scenario == scenario).collect();
         let Some(peer) = mine.iter().find(|r| r.client == "kubectl") else { continue };
         println!("\n== {title} (medians of {} runs)", a.runs);
-        print!("{:<28}", "client");
+        print!("{:<34}", "client");
         for (_, t) in metrics(scenario) {
             print!(" {t:>20}");
         }
         println!();
         for r in &mine {
-            print!("{:<28}", r.client);
+            print!("{:<34}", r.client);
             for (m, _) in metrics(scenario) {
                 print!(" {:>20}", fmt(r.median(m)));
             }
             println!();
         }
         for r in mine.iter().filter(|r| r.client != "kubectl") {
-            print!("{:<28}", format!("{} / kubectl", r.client));
+            print!("{:<34}", format!("{} / kubectl", r.client));
             for (m, _) in metrics(scenario) {
                 let ratio = r.median(m) / peer.median(m);
                 print!(" {:>20}", if ratio.is_finite() { format!("{ratio:.2}") } else { "-".into() });
