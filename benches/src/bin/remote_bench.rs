@@ -16,7 +16,8 @@
 //!   (MB/s), and opens `--connects` connections one after the other, each connect + 1 byte
 //!   echoed (setup latency); plus ours in-process over `portforward` (no local socket).
 //!
-//! Every scenario runs `--runs` times, the clients interleaved. Prints one table with ratios
+//! The API server's and the fake kubelet's CPU over each measurement is shown too ("server CPU",
+//! for port-forward the setup connections included). Every scenario runs `--runs` times, the clients interleaved. Prints one table with ratios
 //! ours / kubectl (medians) and writes everything to `bench-remote/latest.json` in the target
 //! directory. The API server, the fake kubelet and the clients share the machine's cores.
 
@@ -265,6 +266,15 @@ struct Ctx {
     kubectl: PathBuf,
     kubeconfig: PathBuf,
     echo_port: u16,
+    /// The API server's and the fake kubelet's processes.
+    servers: Vec<u32>,
+}
+
+impl Ctx {
+    /// CPU seconds of the API server and the kubelet so far (the kubelet's commands included).
+    fn servers_cpu_s(&self) -> f64 {
+        self.servers.iter().filter_map(|pid| report::cpu_s(*pid)).sum()
+    }
 }
 
 impl Ctx {
@@ -556,14 +566,20 @@ fn metrics(scenario: &str) -> &'static [(&'static str, &'static str)] {
             ("per_s", "execs/s"),
             ("cpu_ms_per_exec", "client CPU ms/exec"),
             ("peak_rss_mb", "peak RSS MB"),
+            ("server_cpu_ms_per_exec", "server CPU ms/exec"),
         ],
-        "stream" => &[("mb_per_s", "MB/s"), ("cpu_s_per_100mb", "client CPU s/100 MB")],
+        "stream" => &[
+            ("mb_per_s", "MB/s"),
+            ("cpu_s_per_100mb", "client CPU s/100 MB"),
+            ("server_cpu_s_per_100mb", "server CPU s/100 MB"),
+        ],
         _ => &[
             ("setup_p50_ms", "setup p50 ms"),
             ("setup_p99_ms", "setup p99 ms"),
             ("mb_per_s", "echo MB/s"),
             ("cpu_s_per_100mb", "client CPU s/100 MB"),
             ("peak_rss_mb", "peak RSS MB"),
+            ("server_cpu_s_per_100mb", "server CPU s/100 MB"),
         ],
     }
 }
@@ -637,6 +653,7 @@ fn main() -> anyhow::Result<()> {
         kubectl: env.binaries().kubectl()?.to_path_buf(),
         kubeconfig: env.kubeconfig().path().to_path_buf(),
         echo_port: kubelet.echo_port(),
+        servers: env.apiserver_pid().into_iter().chain([kubelet.pid()]).collect(),
     };
     let version = run(ctx.kubectl().args(["version", "--client", "-o", "json"]))
         .ok()
@@ -668,7 +685,8 @@ fn main() -> anyhow::Result<()> {
         eprintln!("run {} of {}", run_no + 1, a.runs);
         for row in &mut rows {
             eprintln!("  {} {}", row.scenario, row.client);
-            let figures = match (row.scenario, row.client) {
+            let servers_before = ctx.servers_cpu_s();
+            let mut figures = match (row.scenario, row.client) {
                 ("exec", "ours, 1 process") => exec_ours(&ctx, a.execs)?,
                 ("exec", "ours, process per exec") => exec_per_process(a.execs, || {
                     let mut c = ctx.ours("exec");
@@ -700,6 +718,12 @@ fn main() -> anyhow::Result<()> {
                     forward(c, kubectl_port, &a)?
                 }
             };
+            let servers = ctx.servers_cpu_s() - servers_before;
+            if row.scenario == "exec" {
+                figures.insert("server_cpu_ms_per_exec", servers * 1000.0 / a.execs as f64);
+            } else {
+                figures.insert("server_cpu_s_per_100mb", servers / (bytes as f64 / 1e8));
+            }
             row.runs.push(figures);
         }
     }
