@@ -40,7 +40,7 @@ cluster: control-plane
     KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q -p kube-test --bin kube-test-cluster
 
 # Benchmarks: the criterion micro-benchmarks, then the peers against a real API server.
-bench: && bench-peers bench-shard
+bench: && bench-peers bench-shard bench-webhook bench-remote
     cargo bench --workspace
 
 # Our client beside kube-rs 5 and client-go against a local control plane, each scenario in
@@ -57,6 +57,21 @@ bench-peers *args: control-plane
 # shorter run.
 bench-shard *args: control-plane
     KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q --release -p kube-benches --bin shard_scale -- {{args}}
+
+# Admission requests/s, latency, server CPU and memory of a trivial validating webhook over TLS,
+# ours beside a controller-runtime webhook server, driven by the same Rust load generator over
+# HTTP/2 and HTTP/1.1 (see benches/src/bin/webhook_bench.rs); the JSON goes to
+# bench-webhook/latest.json in the target directory. `--duration 5 --runs 1` for a shorter run.
+bench-webhook *args:
+    tools/webhook-peer/build.sh > /dev/null
+    cargo run -q --release -p kube-benches --bin webhook_bench -- {{args}}
+
+# exec round trips and stdout throughput, port-forward throughput and setup latency through the
+# API server and kube-test's fake kubelet, ours beside the real kubectl (see
+# benches/src/bin/remote_bench.rs); the JSON goes to bench-remote/latest.json in the target
+# directory. `--execs 20 --mb 20 --runs 1` for a shorter run.
+bench-remote *args: control-plane
+    KUBEBUILDER_ASSETS="$(tools/controlplane/build.sh)" cargo run -q --release -p kube-benches --bin remote_bench -- {{args}}
 
 # Build time of 10 derived kinds, ours beside kube-rs 5 (clean debug and release builds).
 bench-derive-compile:

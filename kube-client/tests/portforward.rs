@@ -61,6 +61,35 @@ async fn a_stream_to_the_echo_server_round_trips_bytes() {
     tokio::time::timeout(Duration::from_secs(20), pf.join()).await.unwrap().unwrap();
 }
 
+/// Found by `just bench-remote`: the session used to send and receive in one loop, so while it
+/// waited to send (the far end not reading, because the echo server was itself waiting for us to
+/// read its answers) it stopped reading, and both ends waited forever. Reading late fills both
+/// directions first; with 64 MB the old session stalled here every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_duplex_stream_does_not_stall_when_both_directions_are_full() {
+    let pods = pod_api("pf-duplex");
+    let port = echo_port();
+    let mut pf = pods.portforward("pod", &[port]).await.unwrap();
+    let stream = pf.take_stream(port).unwrap();
+    let data = payload(64 * 1024 * 1024, 3);
+    let (mut read, mut write) = tokio::io::split(stream);
+    let mut back = vec![0u8; data.len()];
+    let late_reader = async {
+        // Nothing is read for a while: every buffer on the way there and back fills up.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        read.read_exact(&mut back).await
+    };
+    let round_trip = async { tokio::join!(write.write_all(&data), late_reader) };
+    let (written, got) = tokio::time::timeout(Duration::from_secs(60), round_trip)
+        .await
+        .expect("the port-forward stalled with both directions full");
+    written.unwrap();
+    got.unwrap();
+    assert!(back == data, "the echoed bytes differ");
+    drop((read, write));
+    tokio::time::timeout(Duration::from_secs(20), pf.join()).await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn a_refused_port_is_an_error_on_its_stream() {
     let pods = pod_api("pf-refused");

@@ -119,12 +119,12 @@ struct Channel {
 async fn run(
     ws: Ws,
     outputs: Vec<OutChannel>,
-    mut outgoing: mpsc::Receiver<Message>,
+    outgoing: mpsc::Receiver<Message>,
     mut cancelled: oneshot::Receiver<()>,
     mut pumps: JoinSet<()>,
     done: oneshot::Sender<Ended>,
 ) {
-    let (mut sink, mut stream) = ws.split();
+    let (sink, mut stream) = ws.split();
     let mut channels: HashMap<u8, Channel> = outputs
         .into_iter()
         .map(|o| {
@@ -135,7 +135,11 @@ async fn run(
         })
         .collect();
     let mut ended = Ended::default();
-    let mut sending = true;
+    // Sending has a task of its own, so that a full send buffer never stops the reading: the
+    // far end may wait for us to read before it reads what we send (an echo server does), and
+    // a loop doing both would then wait forever in its send.
+    let (close, close_requested) = oneshot::channel();
+    let mut sender = tokio::spawn(send(sink, outgoing, close_requested));
     loop {
         tokio::select! {
             message = stream.next() => match message {
@@ -151,29 +155,20 @@ async fn run(
                 // Pings are answered by tungstenite; text (base64 protocols) is not offered.
                 Some(Ok(_)) => {}
             },
-            message = outgoing.recv(), if sending => match message {
-                Some(message) => {
-                    let mut result = sink.feed(message).await;
-                    while result.is_ok() {
-                        match outgoing.try_recv() {
-                            Ok(more) => result = sink.feed(more).await,
-                            Err(_) => break,
-                        }
-                    }
-                    if let Err(e) = result.and(sink.flush().await) {
-                        ended.error = Some(Box::new(e));
-                        break;
-                    }
+            sent = &mut sender => {
+                if let Ok(Err(e)) = sent {
+                    ended.error = Some(e);
                 }
-                None => sending = false,
-            },
+                break;
+            }
             _ = &mut cancelled => {
-                let close = CloseFrame { code: CloseCode::Normal, reason: "".into() };
-                let _ = sink.send(Message::Close(Some(close))).await;
+                let _ = close.send(());
+                let _ = (&mut sender).await;
                 break;
             }
         }
     }
+    sender.abort();
     pumps.abort_all();
     for (channel, state) in channels {
         if let Some(Route::Collect) = state.route {
@@ -182,6 +177,35 @@ async fn run(
         // Pipes are dropped here: their readers see EOF.
     }
     let _ = done.send(ended);
+}
+
+/// Sends the outgoing messages until `close` is asked for (then a close frame) or sending
+/// fails; with no more messages to send, it waits for `close`.
+async fn send(
+    mut sink: futures::stream::SplitSink<Ws, Message>,
+    mut outgoing: mpsc::Receiver<Message>,
+    mut close: oneshot::Receiver<()>,
+) -> Result<(), BoxError> {
+    let mut sending = true;
+    loop {
+        tokio::select! {
+            message = outgoing.recv(), if sending => match message {
+                Some(message) => {
+                    sink.feed(message).await?;
+                    while let Ok(more) = outgoing.try_recv() {
+                        sink.feed(more).await?;
+                    }
+                    sink.flush().await?;
+                }
+                None => sending = false,
+            },
+            _ = &mut close => {
+                let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// Hands one message's payload to its channel.
