@@ -101,7 +101,7 @@ fn uid_of(body: &[u8]) -> String {
 }
 
 async fn admit(f: &AdmitFn, body: &[u8]) -> Outcome {
-    let review = match AdmissionReview::<Value>::from_slice(body) {
+    let mut review = match AdmissionReview::<Value>::from_slice(body) {
         Ok(review) => review,
         Err(e) => {
             tracing::debug!(error = %e, "answering an invalid admission review with 400");
@@ -109,7 +109,8 @@ async fn admit(f: &AdmitFn, body: &[u8]) -> Outcome {
             return json(StatusCode::BAD_REQUEST, &response.into_review(), true);
         }
     };
-    let request = match review.request.clone() {
+    // Moved out, not copied: the answer needs only the review's apiVersion.
+    let request = match review.request.take() {
         Some(request) => request,
         None => {
             let response = AdmissionResponse::invalid("", "admission review without a request");
