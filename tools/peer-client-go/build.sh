@@ -7,7 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${XDG_CACHE_HOME:-$HOME/.cache}/kube-dev/peers
 bin="$out/peer-client-go"
 stamp="$out/.peer-client-go-built-from"
-want=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" | sha256sum | cut -d' ' -f1)
+want=$(cat "$here/go.mod" "$here/go.sum" "$here"/*.go | sha256sum | cut -d' ' -f1)
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$bin" ]]; then
   echo "$bin"

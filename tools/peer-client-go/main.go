@@ -77,7 +77,7 @@ func steadyRSS() string {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: peer-client-go list|list-json|list-meta|informer|watch|watch-json|watches"))
+		fail(fmt.Errorf("usage: peer-client-go list|list-json|list-meta|informer|watch|watch-json|watches|controller"))
 	}
 	ctx := context.Background()
 	pods := gvr()
@@ -112,6 +112,8 @@ func main() {
 		watch(ctx, ct)
 	case "watches":
 		watches(ctx)
+	case "controller":
+		controller()
 	default:
 		fail(fmt.Errorf("unknown scenario %q", os.Args[1]))
 	}

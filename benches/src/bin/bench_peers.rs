@@ -11,12 +11,15 @@
 //! scenario (median, min–max) with ratios, the targets met or not, and writes everything as
 //! JSON to `bench-peers/latest.json` in the target directory.
 //!
-//! Scenarios (`--only list,informer,watch,watches`):
+//! Scenarios (`--only list,informer,watch,controller,watches`):
 //! - `list`: one LIST of every Pod, typed, managedFields cut at decode (ours), metadata only;
 //!   client-go over protobuf (its default) and JSON.
 //! - `informer`: a reflector/informer syncs, then absorbs `--updates` changes made by this
 //!   runner; time to sync, peak and steady RSS, CPU.
 //! - `watch`: the rate at which a watch from resourceVersion 0 is absorbed into a map.
+//! - `controller`: a controller (controller-runtime for Go) over `--objects` ConfigMaps: the
+//!   first pass (start to every object reconciled once), then `--churn` writes at 100/s, each
+//!   stamped with its time, and each reconcile's delay after the stamp (p50, p99).
 //! - `watches`: `--watches` watches on one client; the TCP connections it holds to the server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -41,7 +44,8 @@ use kube_client::{
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: bench_peers [--pods N] [--runs N] [--updates N] [--watches N]
-                   [--only list,informer,watch,watches] [--kubeconfig PATH]";
+                   [--objects N] [--churn N]
+                   [--only list,informer,watch,controller,watches] [--kubeconfig PATH]";
 
 /// Settings from the command line.
 struct Args {
@@ -49,12 +53,23 @@ struct Args {
     runs: usize,
     updates: usize,
     watches: usize,
+    objects: usize,
+    churn: usize,
     only: Option<Vec<String>>,
     kubeconfig: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { pods: 10_000, runs: 5, updates: 5_000, watches: 200, only: None, kubeconfig: None };
+    let mut a = Args {
+        pods: 10_000,
+        runs: 5,
+        updates: 5_000,
+        watches: 200,
+        objects: 1_000,
+        churn: 1_000,
+        only: None,
+        kubeconfig: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -63,6 +78,8 @@ fn args() -> anyhow::Result<Args> {
             "--runs" => a.runs = value()?.parse()?,
             "--updates" => a.updates = value()?.parse()?,
             "--watches" => a.watches = value()?.parse()?,
+            "--objects" => a.objects = value()?.parse()?,
+            "--churn" => a.churn = value()?.parse()?,
             "--only" => a.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "--kubeconfig" => a.kubeconfig = Some(value()?.into()),
             "-h" | "--help" => {
@@ -168,6 +185,8 @@ enum Hook<'a> {
     None,
     /// Make the updates once the program says `synced`.
     Updates(&'a dyn Fn()),
+    /// Run the controller scenario's stamped writes once the program says `synced`.
+    Churn(&'a dyn Fn()),
     /// Count the program's connections once it says `ready`.
     Connections(u16),
 }
@@ -211,7 +230,7 @@ fn run_once(
             }
         }
         match (line.as_str(), hook) {
-            ("synced", Hook::Updates(update)) => update(),
+            ("synced", Hook::Updates(update) | Hook::Churn(update)) => update(),
             ("ready", Hook::Connections(port)) => {
                 let pid = pid.context("the program printed no pid")?;
                 figures.insert("connections".into(), connections(pid, *port) as f64);
@@ -407,6 +426,19 @@ fn scenarios(p: &Programs, a: &Args, pod_kb: f64, mf_kb: f64) -> Vec<Scenario> {
             ],
         },
         Scenario {
+            name: "controller",
+            title: format!(
+                "4. controller over {} ConfigMaps: first pass, then {} stamped writes at {CHURN_RATE}/s",
+                a.objects, a.churn
+            ),
+            metrics: &["first_pass_s", "reconciles_per_s", "p50_ms", "p99_ms", "cpu_s", "peak_rss_mb"],
+            rows: vec![
+                variant("ours", ["kube-rs", "controller-runtime"], o, "controller"),
+                variant("kube-rs", ["", ""], k, "controller"),
+                variant("controller-runtime", ["", ""], g, "controller"),
+            ],
+        },
+        Scenario {
             name: "watches",
             title: format!("5. {} watches on one client (one per namespace)", a.watches),
             metrics: &["connections", "wall_s", "cpu_s", "peak_rss_mb"],
@@ -528,6 +560,66 @@ async fn update(client: &Client, n: usize, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes per second of the controller scenario's churn.
+const CHURN_RATE: u64 = 100;
+
+/// Creates the controller scenario's namespace and ConfigMaps `cm-0`... (once).
+async fn populate_configmaps(client: &Client, a: &Args) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let ns = kube_benches::peer::ctl_namespace();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))?;
+    match namespaces.create(&PostParams::default(), &namespace).await {
+        Ok(_) => {}
+        Err(kube_client::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => return Err(e.into()),
+    }
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    stream::iter(0..a.objects)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let cm: ConfigMap = serde_json::from_value(json!({
+                    "metadata": {"name": format!("cm-{i}"), "labels": {"app": "bench"}},
+                    "data": {"key": "value", "index": i.to_string()},
+                }))?;
+                match api.create(&PostParams::default(), &cm).await {
+                    Ok(_) => anyhow::Ok(()),
+                    Err(kube_client::Error::Api(s)) if s.code == 409 => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// Stamps `churn` ConfigMaps in turn, `CHURN_RATE` a second on a fixed schedule (a slow write
+/// does not delay the next), each with the Unix time in nanoseconds of its sending.
+async fn churn(client: &Client, a: &Args) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &kube_benches::peer::ctl_namespace());
+    let start = tokio::time::Instant::now();
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..a.churn {
+        tokio::time::sleep_until(start + std::time::Duration::from_millis(i as u64 * 1000 / CHURN_RATE))
+            .await;
+        let api = api.clone();
+        let name = format!("cm-{}", i % a.objects.max(1));
+        writes.spawn(async move {
+            let stamp = kube_benches::peer::unix_nanos().to_string();
+            let patch = json!({"metadata": {"annotations": {kube_benches::peer::STAMP: stamp}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await
+        });
+    }
+    while let Some(w) = writes.join_next().await {
+        w??;
+    }
+    Ok(())
+}
+
 /// The size of one Pod as served, and of its managedFields, in KB.
 async fn served_size(client: &Client) -> anyhow::Result<(f64, f64)> {
     let (pod, _) = pod_to_create(0);
@@ -574,6 +666,9 @@ fn main() -> anyhow::Result<()> {
         ("BENCH_PODS", a.pods.to_string()),
         ("BENCH_UPDATES", a.updates.to_string()),
         ("BENCH_WATCHES", a.watches.to_string()),
+        ("BENCH_CTL_NS", kube_benches::peer::ctl_namespace()),
+        ("BENCH_CTL_OBJECTS", a.objects.to_string()),
+        ("BENCH_CTL_CHURN", a.churn.to_string()),
     ];
     let round = AtomicU64::new(0);
     let do_updates = || {
@@ -582,6 +677,14 @@ fn main() -> anyhow::Result<()> {
             eprintln!("error: updates failed: {e:#}");
         }
     };
+    let do_churn = || {
+        if let Err(e) = rt.block_on(churn(&client, &a)) {
+            eprintln!("error: the churn failed: {e:#}");
+        }
+    };
+    if a.only.as_ref().is_none_or(|only| only.iter().any(|o| o == "controller")) {
+        rt.block_on(populate_configmaps(&client, &a))?;
+    }
     let mut results = Vec::new();
     for scenario in scenarios(&programs, &a, pod_kb, mf_kb) {
         if a.only.as_ref().is_some_and(|only| !only.iter().any(|o| o == scenario.name)) {
@@ -589,6 +692,7 @@ fn main() -> anyhow::Result<()> {
         }
         let hook = match scenario.name {
             "informer" => Hook::Updates(&do_updates),
+            "controller" => Hook::Churn(&do_churn),
             "watches" => Hook::Connections(port),
             _ => Hook::None,
         };
@@ -611,6 +715,8 @@ fn main() -> anyhow::Result<()> {
         "runs": a.runs,
         "updates": a.updates,
         "watches": a.watches,
+        "objects": a.objects,
+        "churn": a.churn,
         "pod_json_kb": pod_kb,
         "managed_fields_kb": mf_kb,
         "scenarios": results.iter().map(Results::json).collect::<Vec<_>>(),

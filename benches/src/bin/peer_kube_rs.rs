@@ -15,7 +15,7 @@ use kube_rs::{
     runtime::{WatchStreamExt, reflector, watcher},
 };
 
-const USAGE: &str = "usage: peer_kube_rs list|list-meta|informer|watch|watches";
+const USAGE: &str = "usage: peer_kube_rs list|list-meta|informer|watch|watches|controller";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         "informer" => informer(pods).await?,
         "watch" => watch(&pods).await?,
         "watches" => watches(client).await?,
+        "controller" => controller(client).await?,
         other => bail!("unknown scenario `{other}`\n{USAGE}"),
     }
     Ok(())
@@ -103,5 +104,43 @@ async fn watches(client: Client) -> anyhow::Result<()> {
     println!("ready");
     tokio::time::sleep(peer::hold()).await;
     drop(held);
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+/// A controller as kube-rs's docs show it (`Controller::new` on the namespace's ConfigMaps, a
+/// reconcile reading the object it is given), recording each stamp's trigger-to-reconcile time.
+async fn controller(client: Client) -> anyhow::Result<()> {
+    use std::sync::{Arc, Mutex};
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube_rs::runtime::controller::{Action, Controller};
+
+    let api: Api<ConfigMap> = Api::namespaced(client, &peer::ctl_namespace());
+    let record = Arc::new(Mutex::new(peer::CtlRecord::default()));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let ctx = Arc::new((record.clone(), done.clone()));
+    let run = Controller::new(api, watcher::Config::default())
+        .run(
+            |cm: Arc<ConfigMap>, ctx: Arc<(Arc<Mutex<peer::CtlRecord>>, Arc<tokio::sync::Notify>)>| async move {
+                let stamp = cm.annotations().get(peer::STAMP).map(String::as_str);
+                if ctx.0.lock().unwrap().reconciled(&cm.name_any(), stamp) {
+                    ctx.1.notify_one();
+                }
+                Ok::<_, Never>(Action::await_change())
+            },
+            |_, _, _| Action::await_change(),
+            ctx,
+        )
+        .for_each(|_| async {});
+    tokio::select! {
+        () = run => {}
+        () = done.notified() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(120)) => {}
+    }
+    record.lock().unwrap().report();
     Ok(())
 }
