@@ -79,7 +79,7 @@ fuzz seconds="60":
     command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR}-fuzz"
     fixtures=../kube-core/tests/fixtures
-    for target in kubeconfig watch_line list managed_fields selectors; do
+    for target in kubeconfig watch_line list managed_fields selectors protobuf_frames protobuf_envelope; do
         mkdir -p "corpus/$target"
         [ -d "seeds/$target" ] && cp seeds/$target/* "corpus/$target/"
         case "$target" in

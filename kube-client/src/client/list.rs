@@ -74,6 +74,50 @@ where
     })
 }
 
+/// Decodes a protobuf list body (read whole from `uri`: protobuf gives no way to find an item's
+/// end without its length prefix, which comes before it) item by item: only one decoded item is
+/// held at a time. An item that does not decode is yielded as an error and the list goes on; a
+/// malformed body ends the stream with an error. The last part of a complete list is always
+/// [`ListPart::End`].
+pub fn protobuf_list_items<T>(
+    body: Bytes,
+    uri: String,
+    options: DecodeOptions,
+) -> impl Stream<Item = Result<ListPart<T>, Error>> + Send
+where
+    T: DeserializeOwned + Send,
+{
+    use kube_core::protobuf::List;
+    /// Where the list is: the position of the next item in the list's message, or done.
+    enum At {
+        Item(usize),
+        Done,
+    }
+    let len = body.len();
+    let failed = move |uri: &str, e: kube_core::protobuf::Error| super::decode::protobuf_error(uri, &e, len);
+    futures::stream::unfold(At::Item(0), move |at| {
+        let (body, uri) = (body.clone(), uri.clone());
+        async move {
+            let At::Item(from) = at else { return None };
+            // Parsing the envelope reads a few bytes; the list borrows from the body.
+            let list = match List::parse(&body) {
+                Ok(list) => list,
+                Err(e) => return Some((Err(failed(&uri, e)), At::Done)),
+            };
+            match list.item_at::<T>(from, options.into()) {
+                Some((item, next)) => {
+                    let next = next.map_or(At::Done, At::Item);
+                    Some((item.map(ListPart::Item).map_err(|e| failed(&uri, e)), next))
+                }
+                None => {
+                    let meta = list.metadata::<ListMeta>(options.into()).map_err(|e| failed(&uri, e));
+                    Some((meta.map(ListPart::End), At::Done))
+                }
+            }
+        }
+    })
+}
+
 struct Reader<S> {
     body: std::pin::Pin<Box<S>>,
     scanner: Scanner,

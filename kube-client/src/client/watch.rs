@@ -1,4 +1,5 @@
-//! Decoding a watch response: newline-delimited `{"type", "object"}` events.
+//! Decoding a watch response: newline-delimited `{"type", "object"}` events in JSON, or
+//! length-prefixed `WatchEvent` frames in protobuf.
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -8,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::{
     Error,
     client::{
-        decode::{DecodeOptions, decode},
+        decode::{DecodeOptions, decode, protobuf_error},
         lines::Lines,
     },
 };
@@ -27,6 +28,51 @@ where
 {
     let path = uri.clone();
     Lines::new(body, uri).map(move |line| line.and_then(|l| decode(&l, &path, options)))
+}
+
+/// The events of a protobuf watch body (`application/vnd.kubernetes.protobuf;stream=watch`):
+/// frames of a 4-byte big-endian length and a `WatchEvent` whose object is an embedded
+/// envelope. A frame that does not decode yields an error and the stream goes on; a length
+/// over [`MAX_FRAME_BYTES`](kube_core::protobuf::MAX_FRAME_BYTES), a transport error or a
+/// body that ends inside a frame yields an error and ends the stream.
+pub fn protobuf_events<K, S>(
+    body: S,
+    uri: String,
+    options: DecodeOptions,
+) -> impl Stream<Item = Result<WatchEvent<K>, Error>> + Send
+where
+    K: DeserializeOwned + Send,
+    S: Stream<Item = Result<Bytes, Error>> + Send,
+{
+    use kube_core::protobuf::{FrameDecoder, watch_event};
+    let state = (Box::pin(body), FrameDecoder::default(), false);
+    futures::stream::unfold(state, move |(mut body, mut frames, done)| {
+        let uri = uri.clone();
+        async move {
+            if done {
+                return None;
+            }
+            loop {
+                match frames.next_frame() {
+                    Ok(Some(frame)) => {
+                        let event = watch_event(&frame, options.into())
+                            .map_err(|e| protobuf_error(&uri, &e, frame.len()));
+                        return Some((event, (body, frames, false)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Some((Err(protobuf_error(&uri, &e, 0)), (body, frames, true))),
+                }
+                match body.next().await {
+                    Some(Ok(chunk)) => frames.push(&chunk),
+                    Some(Err(e)) => return Some((Err(e), (body, frames, true))),
+                    None => {
+                        let end = frames.finish().err()?;
+                        return Some((Err(protobuf_error(&uri, &end, 0)), (body, frames, true)));
+                    }
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
