@@ -11,11 +11,18 @@
 // (a zero that JSON keeps), and `inline` (a nested message whose fields JSON flattens).
 //
 // Usage: go run . > ../../kube-core/src/protobuf/generated.rs
+//
+// With `-fixtures DIR`, it instead encodes each JSON object of a built-in type in DIR
+// (`name.json`) as the API server would, in protobuf (`name.pb`) and again in JSON
+// (`name.pb.json`): pairs the Rust tests decode and compare.
 package main
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -25,6 +32,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/scheme"
 )
@@ -166,6 +175,15 @@ func main() {
 		panic(err)
 	}
 	metav1.AddMetaToScheme(scheme.Scheme)
+	fixtures := flag.String("fixtures", "", "encode the JSON objects in this directory as protobuf")
+	flag.Parse()
+	if *fixtures != "" {
+		if err := writeFixtures(*fixtures); err != nil {
+			fmt.Fprintln(os.Stderr, "protogen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	type kindEntry struct{ apiVersion, kind string; typ reflect.Type }
 	var kinds []kindEntry
 	for gvk, t := range scheme.Scheme.AllKnownTypes() {
@@ -268,4 +286,42 @@ func version() string {
 		}
 	}
 	return "(unknown version)"
+}
+
+// writeFixtures encodes each `*.json` object of a built-in type in dir as protobuf and as JSON.
+func writeFixtures(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	pb := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	js := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, json.SerializerOptions{})
+	for _, file := range files {
+		if strings.HasSuffix(file, ".pb.json") {
+			continue
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		obj, _, err := js.Decode(data, nil, nil)
+		if err != nil {
+			continue // not a built-in type with apiVersion and kind
+		}
+		var p, j bytes.Buffer
+		if err := pb.Encode(obj, &p); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if err := js.Encode(obj, &j); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		base := strings.TrimSuffix(file, ".json")
+		if err := os.WriteFile(base+".pb", p.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".pb.json", j.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
