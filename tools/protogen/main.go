@@ -50,6 +50,14 @@ var special = map[reflect.Type]string{
 	reflect.TypeOf(apiextv1.JSON{}):       "Raw",
 }
 
+// Unions JSON writes as whichever member is set: their Kind is OneOf (the first message member
+// that is present, else the list member, else the bool member).
+var unions = map[reflect.Type]bool{
+	reflect.TypeOf(apiextv1.JSONSchemaPropsOrArray{}):       true,
+	reflect.TypeOf(apiextv1.JSONSchemaPropsOrBool{}):        true,
+	reflect.TypeOf(apiextv1.JSONSchemaPropsOrStringArray{}): true,
+}
+
 type field struct {
 	number    int
 	json      string
@@ -111,8 +119,8 @@ func visit(t reflect.Type) {
 			ft = ft.Elem()
 		}
 		switch {
-		case special[ft] != "":
-			fl.kind = special[ft]
+		case special[ft] != "" || unions[ft]:
+			fl.kind = kindOf(ft, m.name+"."+f.Name)
 		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8:
 			fl.kind = "Bytes"
 		case ft.Kind() == reflect.Slice:
@@ -142,6 +150,10 @@ func kindOf(t reflect.Type, where string) string {
 	}
 	if s := special[t]; s != "" {
 		return s
+	}
+	if unions[t] {
+		visit(t)
+		return "OneOf(@" + protoName(t) + "@)"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -255,7 +267,7 @@ func main() {
 		fmt.Fprintf(&b, "    (%q, %q, %d),\n", k.apiVersion, k.kind, index[protoName(k.typ)])
 	}
 	b.WriteString("];\n\n")
-	for _, name := range []string{"k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent", "k8s.io.apimachinery.pkg.apis.meta.v1.Status", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta"} {
+	for _, name := range []string{"k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent"} {
 		short := name[strings.LastIndex(name, ".")+1:]
 		fmt.Fprintf(&b, "/// The index of `%s`.\npub(super) const %s: u16 = %d;\n", name, strings.ToUpper(snake(short)), index[name])
 	}

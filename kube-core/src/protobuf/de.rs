@@ -380,6 +380,32 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     Entries { reader: Reader::new(self.bytes()), field: &ITEMS, depth: self.depth, ctx: self.ctx, value: None };
                 visitor.visit_seq(SeqDe(entries))
             }
+            Kind::OneOf(msg) => {
+                let union = message(msg);
+                let mut flag = false;
+                for f in super::wire::fields(self.bytes()) {
+                    let (n, v) = f?;
+                    let Some(member) = union.field(n) else { continue };
+                    match (member.kind, member.shape, v) {
+                        (Kind::Message(_), Shape::Single, v) => {
+                            check_wire(member, member.kind, &v)?;
+                            return ValueDe { kind: member.kind, value: v, ..self }.deserialize_any(visitor);
+                        }
+                        (Kind::Bool, Shape::Single, Value::Varint(b)) => flag = b != 0,
+                        _ => {}
+                    }
+                }
+                match union.fields.iter().find(|f| f.shape == Shape::Repeated) {
+                    Some(list) => visitor.visit_seq(SeqDe(Entries {
+                        reader: Reader::new(self.bytes()),
+                        field: list,
+                        depth: self.depth,
+                        ctx: self.ctx,
+                        value: None,
+                    })),
+                    None => visitor.visit_bool(flag),
+                }
+            }
             Kind::Message(msg) => {
                 MessageDe { buf: self.bytes(), msg, types: None, depth: self.depth + 1, ctx: self.ctx }
                     .deserialize_any(visitor)

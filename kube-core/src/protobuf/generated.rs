@@ -7526,16 +7526,16 @@ pub(super) static MESSAGES: &[M] = &[
         F { number: 21, json: "maxProperties", kind: Int, shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 22, json: "minProperties", kind: Int, shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 23, json: "required", kind: Str, shape: Repeated, omit_zero: false, inline: false, managed_fields: false },
-        F { number: 24, json: "items", kind: Message(1185), shape: Single, omit_zero: false, inline: false, managed_fields: false },
+        F { number: 24, json: "items", kind: OneOf(1185), shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 25, json: "allOf", kind: Message(1184), shape: Repeated, omit_zero: false, inline: false, managed_fields: false },
         F { number: 26, json: "oneOf", kind: Message(1184), shape: Repeated, omit_zero: false, inline: false, managed_fields: false },
         F { number: 27, json: "anyOf", kind: Message(1184), shape: Repeated, omit_zero: false, inline: false, managed_fields: false },
         F { number: 28, json: "not", kind: Message(1184), shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 29, json: "properties", kind: Message(1184), shape: Map(Str), omit_zero: false, inline: false, managed_fields: false },
-        F { number: 30, json: "additionalProperties", kind: Message(1186), shape: Single, omit_zero: false, inline: false, managed_fields: false },
+        F { number: 30, json: "additionalProperties", kind: OneOf(1186), shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 31, json: "patternProperties", kind: Message(1184), shape: Map(Str), omit_zero: false, inline: false, managed_fields: false },
-        F { number: 32, json: "dependencies", kind: Message(1187), shape: Map(Str), omit_zero: false, inline: false, managed_fields: false },
-        F { number: 33, json: "additionalItems", kind: Message(1186), shape: Single, omit_zero: false, inline: false, managed_fields: false },
+        F { number: 32, json: "dependencies", kind: OneOf(1187), shape: Map(Str), omit_zero: false, inline: false, managed_fields: false },
+        F { number: 33, json: "additionalItems", kind: OneOf(1186), shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 34, json: "definitions", kind: Message(1184), shape: Map(Str), omit_zero: false, inline: false, managed_fields: false },
         F { number: 35, json: "externalDocs", kind: Message(1183), shape: Single, omit_zero: false, inline: false, managed_fields: false },
         F { number: 36, json: "example", kind: Raw, shape: Single, omit_zero: false, inline: false, managed_fields: false },
@@ -8559,9 +8559,3 @@ pub(super) static KINDS: &[(&str, &str, u16)] = &[
 
 /// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent`.
 pub(super) const WATCH_EVENT: u16 = 1225;
-/// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.Status`.
-pub(super) const STATUS: u16 = 1219;
-/// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta`.
-pub(super) const OBJECT_META: u16 = 1211;
-/// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta`.
-pub(super) const LIST_META: u16 = 1208;

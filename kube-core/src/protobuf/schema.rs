@@ -7,6 +7,7 @@ use super::generated::{KINDS, MESSAGES};
 #[derive(Debug)]
 pub(crate) struct Message {
     /// The full proto name (`k8s.io.api.core.v1.Pod`).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub name: &'static str,
     /// The fields that have a wire form, by number.
     pub fields: &'static [Field],
@@ -67,6 +68,9 @@ pub(crate) enum Kind {
     StrList,
     /// Another message, by index.
     Message(u16),
+    /// A union JSON writes as whichever member is set (`JSONSchemaPropsOrBool`, ...): the
+    /// first message member present, else the list member, else the bool member.
+    OneOf(u16),
 }
 
 impl Message {
@@ -97,7 +101,7 @@ mod tests {
             assert!(m.fields.windows(2).all(|w| w[0].number < w[1].number), "{}", m.name);
             for f in m.fields {
                 assert!(f.number < 64, "{}.{} numbered {}", m.name, f.json, f.number);
-                if let Kind::Message(i) = f.kind {
+                if let Kind::Message(i) | Kind::OneOf(i) = f.kind {
                     assert!(usize::from(i) < MESSAGES.len());
                 }
             }
