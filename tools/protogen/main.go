@@ -267,7 +267,7 @@ func main() {
 		fmt.Fprintf(&b, "    (%q, %q, %d),\n", k.apiVersion, k.kind, index[protoName(k.typ)])
 	}
 	b.WriteString("];\n\n")
-	for _, name := range []string{"k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent"} {
+	for _, name := range []string{"k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent", "k8s.io.apimachinery.pkg.apis.meta.v1.PartialObjectMetadata"} {
 		short := name[strings.LastIndex(name, ".")+1:]
 		fmt.Fprintf(&b, "/// The index of `%s`.\npub(super) const %s: u16 = %d;\n", name, strings.ToUpper(snake(short)), index[name])
 	}

@@ -5,11 +5,12 @@
 //! straight from the wire bytes, with no intermediate structs.
 
 use serde::de::{
-    self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor, value::BorrowedStrDeserializer,
+    self, DeserializeSeed, MapAccess, SeqAccess, Visitor, value::BorrowedStrDeserializer,
 };
 
 use super::{
     Error,
+    generated::PARTIAL_OBJECT_METADATA,
     envelope::{Envelope, MAGIC, utf8},
     schema::{Field, Kind, Shape, by_kind, message},
     time,
@@ -177,6 +178,12 @@ impl<'de> MapAccess<'de> for Fields<'de> {
             }
         }
     }
+}
+
+/// The apiVersion and kind JSON gives a nested message of type `msg`: the items of a
+/// `PartialObjectMetadataList` carry theirs (other lists' items do not).
+pub(crate) fn implied_types(msg: u16) -> Option<(&'static str, &'static str)> {
+    (msg == PARTIAL_OBJECT_METADATA).then_some(("meta.k8s.io/v1", "PartialObjectMetadata"))
 }
 
 /// A wire type that cannot hold `kind` is an error (a schema mismatch or corrupt data).
@@ -407,7 +414,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                 }
             }
             Kind::Message(msg) => {
-                MessageDe { buf: self.bytes(), msg, types: None, depth: self.depth + 1, ctx: self.ctx }
+                MessageDe { buf: self.bytes(), msg, types: implied_types(msg), depth: self.depth + 1, ctx: self.ctx }
                     .deserialize_any(visitor)
             }
         }
@@ -432,7 +439,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
     ) -> Result<V::Value, Error> {
         match self.kind {
             Kind::Str => {
-                let s: BorrowedStrDeserializer<'de, Error> = utf8(self.bytes())?.into_deserializer();
+                let s = BorrowedStrDeserializer::<'de, Error>::new(utf8(self.bytes())?);
                 de::Deserializer::deserialize_enum(s, name, variants, visitor)
             }
             _ => self.deserialize_any(visitor),

@@ -8559,3 +8559,5 @@ pub(super) static KINDS: &[(&str, &str, u16)] = &[
 
 /// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent`.
 pub(super) const WATCH_EVENT: u16 = 1225;
+/// The index of `k8s.io.apimachinery.pkg.apis.meta.v1.PartialObjectMetadata`.
+pub(super) const PARTIAL_OBJECT_METADATA: u16 = 1213;

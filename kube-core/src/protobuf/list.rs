@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Error, Options,
-    de::MessageDe,
+    de::{MessageDe, implied_types},
     envelope::Envelope,
     schema::{Field, Kind, Shape, by_kind, message},
     wire::{Reader, Value, fields},
@@ -94,7 +94,8 @@ impl<'a> List<'a> {
             match field {
                 Err(e) => return Some((Err(e), None)),
                 Ok((n, Value::Bytes(buf))) if n == self.items.number => {
-                    let de = MessageDe { buf, msg: self.item, types: None, depth: 1, ctx: options.ctx() };
+                    let types = implied_types(self.item);
+                    let de = MessageDe { buf, msg: self.item, types, depth: 1, ctx: options.ctx() };
                     return Some((T::deserialize(de), next));
                 }
                 Ok((n, other)) if n == self.items.number => {

@@ -97,8 +97,8 @@ fn pointer_zeros_are_kept_and_nested_messages_decode() {
         }
     }))
     .unwrap();
-    assert_eq!(d.spec.as_ref().map(|s| s.replicas), Some(Some(0)));
-    assert_eq!(d.spec.as_ref().and_then(|s| s.min_ready_seconds), None);
+    assert_eq!(d.spec.replicas, Some(0));
+    assert_eq!(d.spec.min_ready_seconds, None);
     assert_eq!(d, want);
 }
 
@@ -158,8 +158,8 @@ fn raw_extensions_hold_json() {
     let raw = [b(1, &b(1, b"rev")), b(2, &b(1, br#"{"spec":{"x":1}}"#)), v(3, 2)].concat();
     let rev: k8s_openapi::api::apps::v1::ControllerRevision =
         from_envelope(&envelope("apps/v1", "ControllerRevision", &raw), Options::default()).unwrap();
-    assert_eq!(rev.data.unwrap().0, serde_json::json!({"spec": {"x": 1}}));
-    assert_eq!(rev.revision, 2);
+    assert_eq!(rev.data.0, serde_json::json!({"spec": {"x": 1}}));
+    assert_eq!(rev.revision, Some(2));
 }
 
 #[test]
