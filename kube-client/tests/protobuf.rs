@@ -136,7 +136,7 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
             "volumeMounts": [{"name": "cfg", "mountPath": "/cfg", "readOnly": true}]
         }],
         "volumes": [{"name": "cfg", "configMap": {"name": "cm", "defaultMode": 420}}, {"name": "tmp", "emptyDir": {}}],
-        "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 0}],
+        "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}],
         "nodeSelector": {"disk": "ssd"}
     });
     same_through_both::<Pod>(n, object(json!({"metadata": {"name": "pod"}, "spec": pod_spec.clone()}))).await;
@@ -166,7 +166,7 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
     same_through_both::<EventsV1>(n, object(json!({
         "metadata": {"name": "ev2"},
         "eventTime": "2026-01-02T03:04:05.678901Z", "reportingController": "x.io/pb", "reportingInstance": "i",
-        "action": "Test", "reason": "Tested", "type": "Normal", "regarding": {"kind": "Pod", "name": "pod"}
+        "action": "Test", "reason": "Tested", "type": "Normal", "regarding": {"kind": "Pod", "name": "pod", "namespace": ns}
     })))
     .await;
     let node = format!("{ns}-node");

@@ -395,7 +395,8 @@ impl Client {
             let format = Format::of_headers(resp.headers());
             let body = body_stream(resp.into_body(), path.clone());
             if format == Format::Protobuf {
-                return Ok(watch::protobuf_events(body, path, options).left_stream());
+                // Boxed: the JSON event stream is `Unpin`, and callers may rely on it.
+                return Ok(watch::protobuf_events(body, path, options).boxed().left_stream());
             }
             Ok(watch::events(body, path, options).right_stream())
         }
