@@ -40,7 +40,8 @@ fn field(number: u64, data: &[u8], out: &mut Vec<u8>) {
 fn lists(n: usize) -> (Bytes, Bytes) {
     let json_pod = fixture("pod.pb.json");
     let json_pod = std::str::from_utf8(&json_pod).unwrap().trim();
-    let mut json = String::from(r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":["#);
+    let mut json =
+        String::from(r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":["#);
     for i in 0..n {
         if i > 0 {
             json.push(',');
@@ -68,11 +69,14 @@ fn lists(n: usize) -> (Bytes, Bytes) {
 }
 
 fn count(parts: impl futures::Stream<Item = Result<ListPart<Pod>, kube_client::Error>>) -> usize {
-    block_on(parts.fold(0, |n, p| async move { if matches!(p.unwrap(), ListPart::Item(_)) { n + 1 } else { n } }))
+    block_on(
+        parts.fold(0, |n, p| async move { if matches!(p.unwrap(), ListPart::Item(_)) { n + 1 } else { n } }),
+    )
 }
 
 fn json_list(body: &Bytes, options: DecodeOptions) -> usize {
-    let chunks = stream::iter(body.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
+    let chunks =
+        stream::iter(body.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
     count(list_items::<Pod, _>(chunks, "/api/v1/pods".into(), options))
 }
 
@@ -93,9 +97,10 @@ fn main() {
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     let mut group = c.benchmark_group("list_10k_pods");
     group.throughput(Throughput::Elements(PODS as u64));
-    for (label, options) in
-        [("", DecodeOptions::default()), ("_drop_managed_fields", DecodeOptions::default().drop_managed_fields())]
-    {
+    for (label, options) in [
+        ("", DecodeOptions::default()),
+        ("_drop_managed_fields", DecodeOptions::default().drop_managed_fields()),
+    ] {
         group.bench_function(format!("json{label}"), |b| b.iter(|| json_list(&json, options)));
         group.bench_function(format!("protobuf{label}"), |b| b.iter(|| protobuf_list(&pb, options)));
     }

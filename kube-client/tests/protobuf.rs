@@ -114,17 +114,23 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
         "data": {"k": "v", "empty": ""}, "binaryData": {"b": "AAEC/w=="}, "immutable": false
     })))
     .await;
-    same_through_both::<Secret>(n, object(json!({
-        "metadata": {"name": "s"}, "type": "Opaque", "data": {"password": "aHVudGVyMg==", "zero": ""}
-    })))
+    same_through_both::<Secret>(
+        n,
+        object(json!({
+            "metadata": {"name": "s"}, "type": "Opaque", "data": {"password": "aHVudGVyMg==", "zero": ""}
+        })),
+    )
     .await;
-    same_through_both::<Service>(n, object(json!({
-        "metadata": {"name": "svc"},
-        "spec": {"selector": {"app": "pb"}, "ports": [
-            {"name": "http", "port": 80, "targetPort": 8080},
-            {"name": "admin", "port": 81, "targetPort": "admin", "protocol": "UDP"}
-        ]}
-    })))
+    same_through_both::<Service>(
+        n,
+        object(json!({
+            "metadata": {"name": "svc"},
+            "spec": {"selector": {"app": "pb"}, "ports": [
+                {"name": "http", "port": 80, "targetPort": 8080},
+                {"name": "admin", "port": 81, "targetPort": "admin", "protocol": "UDP"}
+            ]}
+        })),
+    )
     .await;
     let pod_spec = json!({
         "containers": [{
@@ -140,14 +146,17 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
         "nodeSelector": {"disk": "ssd"}
     });
     same_through_both::<Pod>(n, object(json!({"metadata": {"name": "pod"}, "spec": pod_spec.clone()}))).await;
-    same_through_both::<Deployment>(n, object(json!({
-        "metadata": {"name": "deploy"},
-        "spec": {
-            "replicas": 0, "selector": {"matchLabels": {"app": "pb"}},
-            "strategy": {"rollingUpdate": {"maxSurge": "50%", "maxUnavailable": 0}},
-            "template": {"metadata": {"labels": {"app": "pb"}}, "spec": pod_spec}
-        }
-    })))
+    same_through_both::<Deployment>(
+        n,
+        object(json!({
+            "metadata": {"name": "deploy"},
+            "spec": {
+                "replicas": 0, "selector": {"matchLabels": {"app": "pb"}},
+                "strategy": {"rollingUpdate": {"maxSurge": "50%", "maxUnavailable": 0}},
+                "template": {"metadata": {"labels": {"app": "pb"}}, "spec": pod_spec}
+            }
+        })),
+    )
     .await;
     same_through_both::<Lease>(n, object(json!({
         "metadata": {"name": "lease"},
@@ -155,13 +164,16 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
                  "acquireTime": "2026-01-02T03:04:05.123456Z", "renewTime": "2026-01-02T03:04:06.000001Z", "leaseTransitions": 0}
     })))
     .await;
-    same_through_both::<Event>(n, object(json!({
-        "metadata": {"name": "ev"},
-        "involvedObject": {"kind": "Pod", "name": "pod", "namespace": ns},
-        "reason": "Tested", "message": "through protobuf", "type": "Normal", "count": 2,
-        "firstTimestamp": "2026-01-02T03:04:05Z", "lastTimestamp": "2026-01-02T03:04:07Z",
-        "source": {"component": "pb-test"}
-    })))
+    same_through_both::<Event>(
+        n,
+        object(json!({
+            "metadata": {"name": "ev"},
+            "involvedObject": {"kind": "Pod", "name": "pod", "namespace": ns},
+            "reason": "Tested", "message": "through protobuf", "type": "Normal", "count": 2,
+            "firstTimestamp": "2026-01-02T03:04:05Z", "lastTimestamp": "2026-01-02T03:04:07Z",
+            "source": {"component": "pb-test"}
+        })),
+    )
     .await;
     same_through_both::<EventsV1>(n, object(json!({
         "metadata": {"name": "ev2"},
@@ -170,10 +182,13 @@ async fn built_in_objects_are_the_same_through_json_and_protobuf() {
     })))
     .await;
     let node = format!("{ns}-node");
-    same_through_both::<Node>(None, object(json!({
-        "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}},
-        "spec": {"taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}], "podCIDR": "10.0.0.0/24"}
-    })))
+    same_through_both::<Node>(
+        None,
+        object(json!({
+            "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}},
+            "spec": {"taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}], "podCIDR": "10.0.0.0/24"}
+        })),
+    )
     .await;
     Api::<Node>::all(admin_client()).delete(&node, &Default::default()).await.unwrap();
 }
@@ -278,10 +293,11 @@ async fn a_protobuf_watch_gives_the_same_events_as_a_json_watch() {
     let summary: Vec<_> = want.iter().map(|e| (e.0, e.3.as_deref())).collect();
     assert_eq!(summary, [("ADDED", Some("1")), ("MODIFIED", Some("2")), ("DELETED", Some("2"))]);
     assert_eq!(events(proto_events, 3).await, want);
-    let metas: Vec<_> = tokio::time::timeout(Duration::from_secs(60), meta_events.take(3).try_collect::<Vec<_>>())
-        .await
-        .expect("the metadata events arrive")
-        .unwrap();
+    let metas: Vec<_> =
+        tokio::time::timeout(Duration::from_secs(60), meta_events.take(3).try_collect::<Vec<_>>())
+            .await
+            .expect("the metadata events arrive")
+            .unwrap();
     let types: Vec<_> = metas.iter().map(WatchEvent::type_name).collect();
     assert_eq!(types, ["ADDED", "MODIFIED", "DELETED"]);
 }

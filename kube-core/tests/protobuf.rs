@@ -5,7 +5,10 @@
 
 use std::fmt::Debug;
 
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::{ConfigMap, Pod}};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{ConfigMap, Pod},
+};
 use kube_core::{
     DynamicObject, ObjectList, PartialObjectMetadata, Status,
     protobuf::{self, List, Options},
@@ -68,7 +71,8 @@ fn lists_decode_item_by_item_and_without_managed_fields() {
     let items: Vec<ConfigMap> = list.items(Options::default()).collect::<Result<_, _>>().unwrap();
     assert_eq!(items, want.items);
     assert_eq!(list.metadata::<kube_core::ListMeta>(Options::default()).unwrap(), want.metadata);
-    let cut: Vec<ConfigMap> = list.items(Options::default().drop_managed_fields()).collect::<Result<_, _>>().unwrap();
+    let cut: Vec<ConfigMap> =
+        list.items(Options::default().drop_managed_fields()).collect::<Result<_, _>>().unwrap();
     assert!(cut.iter().all(|c| c.metadata.managed_fields.is_none()));
     let (pb, _) = fixture("pod");
     let pod: Pod = protobuf::from_envelope(&pb, Options::default().drop_managed_fields()).unwrap();

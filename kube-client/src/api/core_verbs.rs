@@ -133,7 +133,10 @@ where
         resource_version: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
         self.client
-            .request_events::<K>(self.negotiate(self.request.watch(wp, resource_version)?), DecodeOptions::default())
+            .request_events::<K>(
+                self.negotiate(self.request.watch(wp, resource_version)?),
+                DecodeOptions::default(),
+            )
             .await
     }
 

@@ -90,7 +90,10 @@ pub fn decode_as<T: DeserializeOwned>(
 /// A protobuf decoding error of a document of `len` bytes read from `uri`.
 pub(crate) fn protobuf_error(uri: &str, cause: &kube_core::protobuf::Error, len: usize) -> Error {
     let cause = redact_quoted(&cause.to_string());
-    Error::Decode { uri: uri.to_string(), source: format!("{cause} (in a protobuf document of {len} bytes)").into() }
+    Error::Decode {
+        uri: uri.to_string(),
+        source: format!("{cause} (in a protobuf document of {len} bytes)").into(),
+    }
 }
 
 /// Decodes `bytes` (a JSON document read from `uri`) as `T`.

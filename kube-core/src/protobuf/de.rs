@@ -4,14 +4,12 @@
 //! structs, `PartialObjectMetadata`, `WatchEvent`, `DynamicObject` — decodes from protobuf
 //! straight from the wire bytes, with no intermediate structs.
 
-use serde::de::{
-    self, DeserializeSeed, MapAccess, SeqAccess, Visitor, value::BorrowedStrDeserializer,
-};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor, value::BorrowedStrDeserializer};
 
 use super::{
     Error,
-    generated::PARTIAL_OBJECT_METADATA,
     envelope::{Envelope, MAGIC, utf8},
+    generated::PARTIAL_OBJECT_METADATA,
     schema::{Field, Kind, Shape, by_kind, message},
     time,
     wire::{Reader, Value},
@@ -193,11 +191,7 @@ fn check_wire(field: &Field, kind: Kind, value: &Value<'_>) -> Result<(), Error>
         Kind::Double => matches!(value, Value::Fixed64(_) | Value::Fixed32(_)),
         _ => matches!(value, Value::Bytes(_)),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::FieldType { field: field.json, wire: value.wire_name() })
-    }
+    if ok { Ok(()) } else { Err(Error::FieldType { field: field.json, wire: value.wire_name() }) }
 }
 
 /// The entries of one repeated or map field, wherever they stand in the message.
@@ -383,8 +377,13 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     inline: false,
                     managed_fields: false,
                 };
-                let entries =
-                    Entries { reader: Reader::new(self.bytes()), field: &ITEMS, depth: self.depth, ctx: self.ctx, value: None };
+                let entries = Entries {
+                    reader: Reader::new(self.bytes()),
+                    field: &ITEMS,
+                    depth: self.depth,
+                    ctx: self.ctx,
+                    value: None,
+                };
                 visitor.visit_seq(SeqDe(entries))
             }
             Kind::OneOf(msg) => {
@@ -413,10 +412,14 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     None => visitor.visit_bool(flag),
                 }
             }
-            Kind::Message(msg) => {
-                MessageDe { buf: self.bytes(), msg, types: implied_types(msg), depth: self.depth + 1, ctx: self.ctx }
-                    .deserialize_any(visitor)
+            Kind::Message(msg) => MessageDe {
+                buf: self.bytes(),
+                msg,
+                types: implied_types(msg),
+                depth: self.depth + 1,
+                ctx: self.ctx,
             }
+            .deserialize_any(visitor),
         }
     }
 
@@ -427,7 +430,11 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -467,7 +474,11 @@ impl<'de> de::Deserializer<'de> for MessageDe<'de> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -492,7 +503,11 @@ impl<'de> de::Deserializer<'de> for SeqDe<'de> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -517,7 +532,11 @@ impl<'de> de::Deserializer<'de> for MapDe<'de> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 

@@ -104,7 +104,11 @@ mod tests {
     fn frames_come_out_whole_however_the_bytes_are_chunked() {
         let bytes = [&[0, 0, 0, 3][..], b"abc", &[0, 0, 0, 0], &[0, 0, 0, 1], b"z"].concat();
         for size in 1..=bytes.len() {
-            assert_eq!(frames(&bytes, size).unwrap(), [b"abc".to_vec(), vec![], b"z".to_vec()], "chunks of {size}");
+            assert_eq!(
+                frames(&bytes, size).unwrap(),
+                [b"abc".to_vec(), vec![], b"z".to_vec()],
+                "chunks of {size}"
+            );
         }
     }
 

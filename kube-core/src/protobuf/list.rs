@@ -18,9 +18,10 @@ use super::{
 /// use kube_core::protobuf::{List, Options};
 ///
 /// // ConfigMapList{metadata{resourceVersion: "7"}, items: [ConfigMap{metadata{name: "a"}}]}
-/// let body = b"k8s\0\x0a\x13\x0a\x02v1\x12\x0dConfigMapList\x12\x0e\x0a\x03\x12\x017\x12\x07\x0a\x05\x0a\x03\x0a\x01a";
+/// let body = b"k8s\0\x0a\x13\x0a\x02v1\x12\x0dConfigMapList\x12\x0c\x0a\x03\x12\x017\x12\x05\x0a\x03\x0a\x01a";
 /// let list = List::parse(body)?;
-/// assert_eq!(list.metadata(Options::default())?.resource_version.as_deref(), Some("7"));
+/// let meta: kube_core::ListMeta = list.metadata(Options::default())?;
+/// assert_eq!(meta.resource_version.as_deref(), Some("7"));
 /// let items: Vec<ConfigMap> = list.items(Options::default()).collect::<Result<_, _>>()?;
 /// assert_eq!(items[0].metadata.name.as_deref(), Some("a"));
 /// # Ok::<(), kube_core::protobuf::Error>(())
@@ -44,8 +45,11 @@ impl<'a> List<'a> {
         })?;
         let named = |json: &str| msg.fields.iter().find(|f| f.json == json);
         let not_list = || Error::NotAList(envelope.kind.to_string());
-        let (metadata, items) = (named("metadata").ok_or_else(not_list)?, named("items").ok_or_else(not_list)?);
-        let (Shape::Repeated, Kind::Message(item)) = (items.shape, items.kind) else { return Err(not_list()) };
+        let (metadata, items) =
+            (named("metadata").ok_or_else(not_list)?, named("items").ok_or_else(not_list)?);
+        let (Shape::Repeated, Kind::Message(item)) = (items.shape, items.kind) else {
+            return Err(not_list());
+        };
         Ok(Self { envelope, metadata, items, item })
     }
 
@@ -73,7 +77,10 @@ impl<'a> List<'a> {
 
     /// The items in order, each decoded as `T` when the iterator reaches it. A malformed list
     /// ends the iteration with its error; an item `T` refuses is an error and the next follows.
-    pub fn items<T: DeserializeOwned>(&self, options: Options) -> impl Iterator<Item = Result<T, Error>> + use<'a, T> {
+    pub fn items<T: DeserializeOwned>(
+        &self,
+        options: Options,
+    ) -> impl Iterator<Item = Result<T, Error>> + use<'a, T> {
         let this = *self;
         let mut at = Some(0);
         std::iter::from_fn(move || {
@@ -86,7 +93,11 @@ impl<'a> List<'a> {
     /// The first item at or after position `from` of the list's message (0 for the first
     /// item), decoded as `T`, and the position to read the next one from (`None` after a
     /// malformed list, whose error this is); `None` after the last item.
-    pub fn item_at<T: DeserializeOwned>(&self, from: usize, options: Options) -> Option<(Result<T, Error>, Option<usize>)> {
+    pub fn item_at<T: DeserializeOwned>(
+        &self,
+        from: usize,
+        options: Options,
+    ) -> Option<(Result<T, Error>, Option<usize>)> {
         let mut reader = Reader::new(self.envelope.raw.get(from..)?);
         while !reader.is_empty() {
             let field = reader.field();

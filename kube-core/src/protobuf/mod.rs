@@ -161,7 +161,8 @@ pub fn watch_event<T: DeserializeOwned>(frame: &[u8], options: Options) -> Resul
     if frame.starts_with(MAGIC) {
         return from_envelope(frame, options);
     }
-    let msg = de::MessageDe { buf: frame, msg: generated::WATCH_EVENT, types: None, depth: 0, ctx: options.ctx() };
+    let msg =
+        de::MessageDe { buf: frame, msg: generated::WATCH_EVENT, types: None, depth: 0, ctx: options.ctx() };
     T::deserialize(msg)
 }
 

@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(pod.name, "k8s.io.api.core.v1.Pod");
         let list = by_kind("meta.k8s.io/v1", "PartialObjectMetadataList").map(message).unwrap();
         assert_eq!(list.name, "k8s.io.apimachinery.pkg.apis.meta.v1.PartialObjectMetadataList");
-        assert_eq!(by_kind("apps/v1", "Deployment").map(|i| message(i).name), Some("k8s.io.api.apps.v1.Deployment"));
+        assert_eq!(
+            by_kind("apps/v1", "Deployment").map(|i| message(i).name),
+            Some("k8s.io.api.apps.v1.Deployment")
+        );
         assert!(by_kind("clux.dev/v1", "Foo").is_none());
     }
 }

@@ -110,7 +110,8 @@ fn watch_frames_carry_their_object_in_an_embedded_envelope() {
         WatchEvent::Added(p) => assert_eq!(p.metadata.name.as_deref(), Some("p")),
         other => panic!("expected ADDED, got {other:?}"),
     }
-    let bookmark_meta = [b(6, b"42"), b(12, &[b(1, b"k8s.io/initial-events-end"), b(2, b"true")].concat())].concat();
+    let bookmark_meta =
+        [b(6, b"42"), b(12, &[b(1, b"k8s.io/initial-events-end"), b(2, b"true")].concat())].concat();
     let bookmark = envelope("v1", "Pod", &b(1, &bookmark_meta));
     let event = [b(1, b"BOOKMARK"), b(2, &b(1, &bookmark))].concat();
     match watch_event::<WatchEvent<Pod>>(&event, Options::default()).unwrap() {
@@ -144,7 +145,8 @@ fn lists_give_metadata_and_items_one_by_one() {
     let raw = [b(1, &list_meta), b(2, &b(1, &meta("a"))), b(2, &b(1, &meta("b")))].concat();
     let body = envelope("meta.k8s.io/v1", "PartialObjectMetadataList", &raw);
     let list = List::parse(&body).unwrap();
-    let lm: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta = list.metadata(Options::default()).unwrap();
+    let lm: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta =
+        list.metadata(Options::default()).unwrap();
     assert_eq!((lm.resource_version.as_deref(), lm.continue_.as_deref()), (Some("99"), Some("next")));
     let items: Vec<crate::PartialObjectMetadata<Pod>> =
         list.items(Options::default()).collect::<Result<_, _>>().unwrap();
@@ -167,7 +169,8 @@ fn wrong_types_and_kinds_are_clear_errors() {
     let e = from_envelope::<ConfigMap>(&envelope("clux.dev/v1", "Foo", &[]), Options::default()).unwrap_err();
     assert!(e.to_string().contains("clux.dev/v1") && e.to_string().contains("Foo"), "{e}");
     // metadata as a varint
-    let e = from_envelope::<ConfigMap>(&envelope("v1", "ConfigMap", &v(1, 3)), Options::default()).unwrap_err();
+    let e =
+        from_envelope::<ConfigMap>(&envelope("v1", "ConfigMap", &v(1, 3)), Options::default()).unwrap_err();
     assert!(matches!(e, Error::FieldType { field: "metadata", wire: "varint" }), "{e}");
     // an object of another type than asked for
     let e = from_envelope::<ObjectMeta>(&envelope("v1", "Pod", &b(2, &[])), Options::default());

@@ -140,7 +140,12 @@ mod tests {
         let got = all(&buf).unwrap();
         assert_eq!(
             got,
-            [(1, Value::Varint(150)), (2, Value::Bytes(b"hi")), (3, Value::Fixed64(1)), (4, Value::Fixed32(2))]
+            [
+                (1, Value::Varint(150)),
+                (2, Value::Bytes(b"hi")),
+                (3, Value::Fixed64(1)),
+                (4, Value::Fixed32(2))
+            ]
         );
         // A negative int32 is a ten-byte varint.
         let neg = [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
