@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
             match frames.next_frame() {
                 Ok(Some(frame)) => {
                     let full = watch_event::<WatchEvent<Pod>>(&frame, Options::default());
-                    let cut = watch_event::<WatchEvent<Pod>>(&frame, Options::default().drop_managed_fields());
+                    let cut =
+                        watch_event::<WatchEvent<Pod>>(&frame, Options::default().drop_managed_fields());
                     if let (Ok(WatchEvent::Added(mut a)), Ok(WatchEvent::Added(b))) = (full, cut) {
                         a.metadata.managed_fields = None;
                         assert_eq!(a, b, "the cut changed more than managedFields");
