@@ -337,7 +337,8 @@ async fn protobuf_reflectors_follow_changes_as_json_ones_do() {
     let proto = api.clone().with_protobuf(true);
     let base = watcher::Config::default().labels("app=reflector-test");
     let (streamed, _e1) = run_reflector(proto.clone(), base.clone().streaming_lists());
-    let (paged, _e2) = run_reflector(proto.clone(), base.clone().list_watch().page_size(7).drop_managed_fields());
+    let (paged, _e2) =
+        run_reflector(proto.clone(), base.clone().list_watch().page_size(7).drop_managed_fields());
     streamed.wait_until_ready().await.unwrap();
     paged.wait_until_ready().await.unwrap();
     assert_eq!(stored(&streamed), listed(&api).await);

@@ -623,13 +623,21 @@ mod tests {
     fn a_malformed_protobuf_list_ends_with_an_error() {
         let mut pb = fixture("configmap-list-page.pb");
         pb.truncate(pb.len() - 3);
-        let parts: Vec<_> =
-            block_on(protobuf_list_items::<ConfigMap>(Bytes::from(pb), "/api/v1/configmaps".into(), Default::default()).collect());
+        let parts: Vec<_> = block_on(
+            protobuf_list_items::<ConfigMap>(
+                Bytes::from(pb),
+                "/api/v1/configmaps".into(),
+                Default::default(),
+            )
+            .collect(),
+        );
         let err = parts.iter().find_map(|p| p.as_ref().err()).expect("an error");
         assert!(err.to_string().contains("/api/v1/configmaps"), "{err}");
         assert!(parts.last().unwrap().is_err(), "the error ends the list");
-        let not_pb: Vec<_> =
-            block_on(protobuf_list_items::<ConfigMap>(Bytes::from_static(b"{}"), "/u".into(), Default::default()).collect());
+        let not_pb: Vec<_> = block_on(
+            protobuf_list_items::<ConfigMap>(Bytes::from_static(b"{}"), "/u".into(), Default::default())
+                .collect(),
+        );
         assert_eq!(not_pb.len(), 1);
         assert!(not_pb[0].as_ref().unwrap_err().to_string().contains("magic"));
     }

@@ -162,7 +162,8 @@ mod tests {
     }
 
     fn configmap_envelope() -> Vec<u8> {
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../kube-core/tests/fixtures/configmap.pb")).unwrap()
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../kube-core/tests/fixtures/configmap.pb"))
+            .unwrap()
     }
 
     fn decode_pb(chunks: Vec<Bytes>) -> Vec<Result<WatchEvent<ConfigMap>, Error>> {
