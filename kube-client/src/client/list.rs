@@ -74,44 +74,46 @@ where
     })
 }
 
-/// Decodes a protobuf list body (read whole from `uri`: protobuf gives no way to find an item's
-/// end without its length prefix, which comes before it) item by item: only one decoded item is
-/// held at a time. An item that does not decode is yielded as an error and the list goes on; a
-/// malformed body ends the stream with an error. The last part of a complete list is always
-/// [`ListPart::End`].
-pub fn protobuf_list_items<T>(
-    body: Bytes,
+/// Decodes a protobuf list body (read from `uri`) item by item as its bytes arrive, like
+/// [`list_items`] does JSON: memory stays at one item. An item that does not decode is yielded
+/// as an error and the list goes on; a malformed body, an item over [`MAX_LIST_VALUE_BYTES`] or
+/// a body that breaks off ends the stream with an error. The last part of a complete list is
+/// always [`ListPart::End`].
+pub fn protobuf_list_items<T, S>(
+    body: S,
     uri: String,
     options: DecodeOptions,
 ) -> impl Stream<Item = Result<ListPart<T>, Error>> + Send
 where
     T: DeserializeOwned + Send,
+    S: Stream<Item = Result<Bytes, Error>> + Send,
 {
-    use kube_core::protobuf::List;
-    /// Where the list is: the position of the next item in the list's message, or done.
-    enum At {
-        Item(usize),
-        Done,
-    }
-    let len = body.len();
-    let failed = move |uri: &str, e: kube_core::protobuf::Error| super::decode::protobuf_error(uri, &e, len);
-    futures::stream::unfold(At::Item(0), move |at| {
-        let (body, uri) = (body.clone(), uri.clone());
+    use kube_core::protobuf::{self, ListReader};
+    let failed = |uri: &str, e: protobuf::Error| super::decode::protobuf_error(uri, &e, 0);
+    let state = (Box::pin(body), ListReader::with_limit(MAX_LIST_VALUE_BYTES), false);
+    futures::stream::unfold(state, move |(mut body, mut reader, done)| {
+        let uri = uri.clone();
         async move {
-            let At::Item(from) = at else { return None };
-            // Parsing the envelope reads a few bytes; the list borrows from the body.
-            let list = match List::parse(&body) {
-                Ok(list) => list,
-                Err(e) => return Some((Err(failed(&uri, e)), At::Done)),
-            };
-            match list.item_at::<T>(from, options.into()) {
-                Some((item, next)) => {
-                    let next = next.map_or(At::Done, At::Item);
-                    Some((item.map(ListPart::Item).map_err(|e| failed(&uri, e)), next))
+            if done {
+                return None;
+            }
+            loop {
+                match reader.next::<T>(options.into()) {
+                    Ok(protobuf::ListPart::Item(item)) => {
+                        let item = item.map(ListPart::Item).map_err(|e| failed(&uri, e));
+                        return Some((item, (body, reader, false)));
+                    }
+                    Ok(protobuf::ListPart::NeedMore) => {}
+                    Err(e) => return Some((Err(failed(&uri, e)), (body, reader, true))),
                 }
-                None => {
-                    let meta = list.metadata::<ListMeta>(options.into()).map_err(|e| failed(&uri, e));
-                    Some((meta.map(ListPart::End), At::Done))
+                match body.next().await {
+                    Some(Ok(chunk)) => reader.push(&chunk),
+                    Some(Err(e)) => return Some((Err(e), (body, reader, true))),
+                    None => {
+                        let end =
+                            reader.finish(options.into()).map(ListPart::End).map_err(|e| failed(&uri, e));
+                        return Some((end, (body, reader, true)));
+                    }
                 }
             }
         }
@@ -595,6 +597,10 @@ mod tests {
         assert_eq!(items, whole.items);
     }
 
+    fn pb_chunks(bytes: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, Error>> + Send + use<> {
+        stream::iter(bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
+    }
+
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/../kube-core/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
@@ -604,7 +610,7 @@ mod tests {
         let (pb, json) = (fixture("configmap-list-page.pb"), fixture("configmap-list-page.pb.json"));
         let read_all = |options| {
             let from_pb: Vec<_> = block_on(
-                protobuf_list_items::<ConfigMap>(Bytes::from(pb.clone()), "/u".into(), options).collect(),
+                protobuf_list_items::<ConfigMap, _>(pb_chunks(&pb, 5), "/u".into(), options).collect(),
             );
             let from_json = read(vec![Bytes::from(json.clone())], options, MAX_LIST_VALUE_BYTES);
             let ok = |parts: Vec<Result<ListPart<ConfigMap>, Error>>| {
@@ -624,8 +630,8 @@ mod tests {
         let mut pb = fixture("configmap-list-page.pb");
         pb.truncate(pb.len() - 3);
         let parts: Vec<_> = block_on(
-            protobuf_list_items::<ConfigMap>(
-                Bytes::from(pb),
+            protobuf_list_items::<ConfigMap, _>(
+                pb_chunks(&pb, 64),
                 "/api/v1/configmaps".into(),
                 Default::default(),
             )
@@ -635,7 +641,7 @@ mod tests {
         assert!(err.to_string().contains("/api/v1/configmaps"), "{err}");
         assert!(parts.last().unwrap().is_err(), "the error ends the list");
         let not_pb: Vec<_> = block_on(
-            protobuf_list_items::<ConfigMap>(Bytes::from_static(b"{}"), "/u".into(), Default::default())
+            protobuf_list_items::<ConfigMap, _>(pb_chunks(b"{}", 1), "/u".into(), Default::default())
                 .collect(),
         );
         assert_eq!(not_pb.len(), 1);

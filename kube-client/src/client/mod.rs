@@ -291,11 +291,12 @@ impl Client {
         async move {
             let path = uri_path(req.uri());
             let resp = this.send_checked(req).await?;
-            if Format::of_headers(resp.headers()) == Format::Protobuf {
-                let body = collect(resp.into_body(), path.clone()).await?;
+            let format = Format::of_headers(resp.headers());
+            let body = body_stream(resp.into_body(), path.clone());
+            if format == Format::Protobuf {
                 return Ok(list::protobuf_list_items(body, path, options).left_stream());
             }
-            Ok(list::list_items(body_stream(resp.into_body(), path.clone()), path, options).right_stream())
+            Ok(list::list_items(body, path, options).right_stream())
         }
     }
 

@@ -40,16 +40,7 @@ impl<'a> List<'a> {
     /// Errors: the envelope is malformed, or its kind has no schema or is not a list.
     pub fn parse(body: &'a [u8]) -> Result<Self, Error> {
         let envelope = Envelope::parse(body)?;
-        let msg = by_kind(envelope.api_version, envelope.kind).map(message).ok_or_else(|| {
-            Error::UnknownKind { api_version: envelope.api_version.into(), kind: envelope.kind.into() }
-        })?;
-        let named = |json: &str| msg.fields.iter().find(|f| f.json == json);
-        let not_list = || Error::NotAList(envelope.kind.to_string());
-        let (metadata, items) =
-            (named("metadata").ok_or_else(not_list)?, named("items").ok_or_else(not_list)?);
-        let (Shape::Repeated, Kind::Message(item)) = (items.shape, items.kind) else {
-            return Err(not_list());
-        };
+        let (metadata, items, item) = list_fields(envelope.api_version, envelope.kind)?;
         Ok(Self { envelope, metadata, items, item })
     }
 
@@ -117,4 +108,20 @@ impl<'a> List<'a> {
         }
         None
     }
+}
+
+/// The `metadata` and `items` fields of the list type `api_version`, `kind`, and the items'
+/// message.
+pub(crate) fn list_fields(
+    api_version: &str,
+    kind: &str,
+) -> Result<(&'static Field, &'static Field, u16), Error> {
+    let msg = by_kind(api_version, kind)
+        .map(message)
+        .ok_or_else(|| Error::UnknownKind { api_version: api_version.into(), kind: kind.into() })?;
+    let named = |json: &str| msg.fields.iter().find(|f| f.json == json);
+    let not_list = || Error::NotAList(kind.to_string());
+    let (metadata, items) = (named("metadata").ok_or_else(not_list)?, named("items").ok_or_else(not_list)?);
+    let (Shape::Repeated, Kind::Message(item)) = (items.shape, items.kind) else { return Err(not_list()) };
+    Ok((metadata, items, item))
 }

@@ -22,6 +22,7 @@ mod envelope;
 mod frame;
 mod generated;
 mod list;
+mod list_reader;
 mod schema;
 mod time;
 mod wire;
@@ -29,6 +30,7 @@ mod wire;
 pub use envelope::{Envelope, MAGIC, is_protobuf};
 pub use frame::{FrameDecoder, MAX_FRAME_BYTES};
 pub use list::List;
+pub use list_reader::{ListPart, ListReader};
 use serde::de::DeserializeOwned;
 
 /// The media type of Kubernetes protobuf.
@@ -100,6 +102,14 @@ pub enum Error {
     FrameTooLarge {
         /// The length the prefix gave.
         len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A value of a list read as it arrives is longer than the limit.
+    #[error("a protobuf value of {len} bytes is over the limit of {limit} bytes")]
+    ValueTooLarge {
+        /// The length the value's prefix gave.
+        len: u64,
         /// The limit.
         limit: usize,
     },
