@@ -116,7 +116,11 @@ impl ListReader {
                     if pending.len() < h.len {
                         return Ok(ListPart::NeedMore);
                     }
+                    envelope_field(&h, &pending[h.payload..h.len])?;
                     if h.number == 1 {
+                        if self.list.is_some() {
+                            return Err(Error::Envelope("a second type"));
+                        }
                         let (api_version, kind) = type_meta(&pending[h.payload..h.len])?;
                         self.list = Some(list_fields(api_version, kind)?);
                     }
@@ -161,14 +165,10 @@ impl ListReader {
                     if pending.len() < h.len {
                         return Ok(ListPart::NeedMore);
                     }
-                    let value = utf8(&pending[h.payload..h.len])?;
-                    match h.number {
-                        3 if !value.is_empty() => return Err(Error::ContentEncoding(value.to_string())),
-                        4 if !value.is_empty() && !is_protobuf(value) => {
-                            return Err(Error::ContentType(value.to_string()));
-                        }
-                        _ => {}
+                    if matches!(h.number, 1 | 2) {
+                        return Err(Error::Envelope("a second type or object after the object"));
                     }
+                    envelope_field(&h, &pending[h.payload..h.len])?;
                     self.start += h.len;
                 }
             }
@@ -188,6 +188,20 @@ impl ListReader {
         }
         let de = MessageDe { buf: &self.metadata, msg, types: None, depth: 1, ctx: options.ctx() };
         serde::Deserialize::deserialize(de)
+    }
+}
+
+/// Checks a field of the envelope: bytes where the envelope has bytes, and an uncompressed
+/// protobuf content.
+fn envelope_field(h: &Header, payload: &[u8]) -> Result<(), Error> {
+    if (1..=4).contains(&h.number) && !h.delimited {
+        return Err(Error::EnvelopeField("scalar"));
+    }
+    let value = || utf8(payload);
+    match h.number {
+        3 if !value()?.is_empty() => Err(Error::ContentEncoding(value()?.to_string())),
+        4 if !value()?.is_empty() && !is_protobuf(value()?) => Err(Error::ContentType(value()?.to_string())),
+        _ => Ok(()),
     }
 }
 

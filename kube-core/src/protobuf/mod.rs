@@ -80,6 +80,9 @@ pub enum Error {
     /// A field of the envelope with the wrong wire type.
     #[error("malformed protobuf envelope: a {0} value where bytes belong")]
     EnvelopeField(&'static str),
+    /// The envelope of a list read as it arrives is not as the API server writes it.
+    #[error("malformed protobuf envelope: {0}")]
+    Envelope(&'static str),
     /// The envelope says its bytes are compressed.
     #[error("unsupported protobuf envelope content encoding {0:?}")]
     ContentEncoding(String),
