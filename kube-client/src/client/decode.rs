@@ -83,17 +83,18 @@ pub fn decode_as<T: DeserializeOwned>(
     match format {
         Format::Json => decode(bytes, uri, options),
         Format::Protobuf => kube_core::protobuf::from_envelope(bytes, options.into())
-            .map_err(|e| protobuf_error(uri, &e, bytes.len())),
+            .map_err(|e| protobuf_error(uri, &e, Some(bytes.len()))),
     }
 }
 
-/// A protobuf decoding error of a document of `len` bytes read from `uri`.
-pub(crate) fn protobuf_error(uri: &str, cause: &kube_core::protobuf::Error, len: usize) -> Error {
+/// A protobuf decoding error of a document of `len` bytes (`None`: of a stream) read from `uri`.
+pub(crate) fn protobuf_error(uri: &str, cause: &kube_core::protobuf::Error, len: Option<usize>) -> Error {
     let cause = redact_quoted(&cause.to_string());
-    Error::Decode {
-        uri: uri.to_string(),
-        source: format!("{cause} (in a protobuf document of {len} bytes)").into(),
-    }
+    let source = match len {
+        Some(len) => format!("{cause} (in a protobuf document of {len} bytes)"),
+        None => format!("{cause} (in a protobuf stream)"),
+    };
+    Error::Decode { uri: uri.to_string(), source: source.into() }
 }
 
 /// Decodes `bytes` (a JSON document read from `uri`) as `T`.

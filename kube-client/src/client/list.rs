@@ -89,7 +89,7 @@ where
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
     use kube_core::protobuf::{self, ListReader};
-    let failed = |uri: &str, e: protobuf::Error| super::decode::protobuf_error(uri, &e, 0);
+    let failed = |uri: &str, e: protobuf::Error| super::decode::protobuf_error(uri, &e, None);
     let state = (Box::pin(body), ListReader::with_limit(MAX_LIST_VALUE_BYTES), false);
     futures::stream::unfold(state, move |(mut body, mut reader, done)| {
         let uri = uri.clone();

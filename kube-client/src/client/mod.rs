@@ -333,7 +333,7 @@ impl Client {
             let options = DecodeOptions::default();
             if format == Format::Protobuf {
                 let env = kube_core::protobuf::Envelope::parse(&bytes)
-                    .map_err(|e| decode::protobuf_error(&path, &e, bytes.len()))?;
+                    .map_err(|e| decode::protobuf_error(&path, &e, Some(bytes.len())))?;
                 if env.kind == "Status" {
                     return decode_as(&bytes, format, &path, options).map(either::Either::Right);
                 }

@@ -56,18 +56,18 @@ where
                 match frames.next_frame() {
                     Ok(Some(frame)) => {
                         let event = watch_event(&frame, options.into())
-                            .map_err(|e| protobuf_error(&uri, &e, frame.len()));
+                            .map_err(|e| protobuf_error(&uri, &e, Some(frame.len())));
                         return Some((event, (body, frames, false)));
                     }
                     Ok(None) => {}
-                    Err(e) => return Some((Err(protobuf_error(&uri, &e, 0)), (body, frames, true))),
+                    Err(e) => return Some((Err(protobuf_error(&uri, &e, None)), (body, frames, true))),
                 }
                 match body.next().await {
                     Some(Ok(chunk)) => frames.push(&chunk),
                     Some(Err(e)) => return Some((Err(e), (body, frames, true))),
                     None => {
                         let end = frames.finish().err()?;
-                        return Some((Err(protobuf_error(&uri, &end, 0)), (body, frames, true)));
+                        return Some((Err(protobuf_error(&uri, &end, None)), (body, frames, true)));
                     }
                 }
             }
