@@ -74,14 +74,20 @@ fn count(parts: impl futures::Stream<Item = Result<ListPart<Pod>, kube_client::E
     )
 }
 
+/// The body in chunks of 64 KiB, as a connection delivers it.
+fn chunks(body: &Bytes) -> impl futures::Stream<Item = Result<Bytes, kube_client::Error>> + use<> {
+    let size = 64 * 1024;
+    let chunks: Vec<_> =
+        (0..body.len()).step_by(size).map(|i| Ok(body.slice(i..(i + size).min(body.len())))).collect();
+    stream::iter(chunks)
+}
+
 fn json_list(body: &Bytes, options: DecodeOptions) -> usize {
-    let chunks =
-        stream::iter(body.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
-    count(list_items::<Pod, _>(chunks, "/api/v1/pods".into(), options))
+    count(list_items::<Pod, _>(chunks(body), "/api/v1/pods".into(), options))
 }
 
 fn protobuf_list(body: &Bytes, options: DecodeOptions) -> usize {
-    count(protobuf_list_items::<Pod>(body.clone(), "/api/v1/pods".into(), options))
+    count(protobuf_list_items::<Pod, _>(chunks(body), "/api/v1/pods".into(), options))
 }
 
 fn main() {
