@@ -26,6 +26,8 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+    # The generated protobuf schema and fixtures match the Go API types (tools/protogen).
+    tools/protogen/generate.sh --check
     # kube-core stays free of IO and async runtimes.
     ! cargo tree -p kube-core -e normal --prefix none | grep -E '^(tokio|hyper|mio|futures|async-|reqwest|socket2) '
     # The aws-lc-rs TLS provider builds through the facade, and then alone: ring is not linked.
@@ -94,13 +96,15 @@ fuzz seconds="60":
     command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR}-fuzz"
     fixtures=../kube-core/tests/fixtures
-    for target in kubeconfig watch_line list managed_fields selectors; do
+    for target in kubeconfig watch_line list managed_fields selectors protobuf_frames protobuf_envelope; do
         mkdir -p "corpus/$target"
         [ -d "seeds/$target" ] && cp seeds/$target/* "corpus/$target/"
         case "$target" in
             watch_line) i=0; cat $fixtures/*.jsonl | while IFS= read -r line; do i=$((i+1)); printf '%s' "$line" > "corpus/$target/fixture-$i"; done ;;
             list) for f in $fixtures/*list*.json; do { printf '\x40'; cat "$f"; } > "corpus/$target/$(basename "$f")"; done ;;
             managed_fields) cp $fixtures/*.json "corpus/$target/" ;;
+            protobuf_envelope) cp $fixtures/*.pb "corpus/$target/" ;;
+            protobuf_frames) for f in $fixtures/*.pb; do { perl -e 'print pack("CN", 7, -s $ARGV[0])' "$f"; cat "$f"; } > "corpus/$target/$(basename "$f")"; done ;;
         esac
         echo "fuzzing $target for {{seconds}} s"
         if ! cargo +nightly fuzz run --sanitizer none "$target" "corpus/$target" -- -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 > "corpus/$target.log" 2>&1; then

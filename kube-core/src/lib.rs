@@ -1,5 +1,5 @@
 //! Kubernetes API shapes without IO: resources and their type information, generic objects,
-//! lists, watch events, the API `Status` error, query parameters, selectors, a request builder
+//! lists, watch events, the API `Status` error, query parameters, selectors, protobuf decoding, a request builder
 //! that turns a resource plus a verb into an [`http::Request`], and the admission and conversion
 //! reviews webhooks answer.
 //!
@@ -27,6 +27,7 @@ pub mod json_patch;
 pub mod metadata;
 pub mod object;
 pub mod params;
+pub mod protobuf;
 pub mod request;
 pub mod resource;
 #[cfg(feature = "schema")]

@@ -326,3 +326,47 @@ async fn watch_one_object_and_metadata_only() {
     names.sort();
     assert_eq!(names, ["other", "target"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_reflectors_follow_changes_as_json_ones_do() {
+    let env = shared();
+    let ns = env.create_unique_namespace("protobuf").unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client_of(env), &ns);
+    create_many(&api, (0..20).map(|i| format!("cm-{i}"))).await;
+
+    let proto = api.clone().with_protobuf(true);
+    let base = watcher::Config::default().labels("app=reflector-test");
+    let (streamed, _e1) = run_reflector(proto.clone(), base.clone().streaming_lists());
+    let (paged, _e2) =
+        run_reflector(proto.clone(), base.clone().list_watch().page_size(7).drop_managed_fields());
+    streamed.wait_until_ready().await.unwrap();
+    paged.wait_until_ready().await.unwrap();
+    assert_eq!(stored(&streamed), listed(&api).await);
+    assert_eq!(stored(&paged), listed(&api).await);
+
+    // Changes arrive through protobuf watches.
+    for i in 0..10 {
+        let patch = Patch::Merge(json!({"data": {"v": format!("p{i}")}}));
+        api.patch(&format!("cm-{i}"), &PatchParams::default(), &patch).await.unwrap();
+    }
+    api.delete("cm-19", &DeleteParams::default()).await.unwrap();
+    create_many(&api, std::iter::once("cm-new".to_string())).await;
+    assert_converges(&streamed, &api).await;
+    assert_converges(&paged, &api).await;
+    assert!(paged.state().iter().all(|c| c.metadata.managed_fields.is_none()));
+    let full = streamed.get(&reflector::ObjectRef::new("cm-3").within(&ns)).unwrap();
+    assert_eq!(*full, api.get("cm-3").await.unwrap(), "whole objects, managedFields included");
+
+    // A metadata-only watcher over protobuf sees the same objects.
+    let mut metas = std::pin::pin!(watcher::metadata_watcher(proto, base));
+    let mut names = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), metas.next()).await.unwrap().unwrap().unwrap() {
+            Event::InitApply(m) => names.push(m.name_any()),
+            Event::InitDone => break,
+            _ => {}
+        }
+    }
+    names.sort();
+    assert_eq!(names, listed(&api).await.into_keys().collect::<Vec<_>>());
+}

@@ -43,7 +43,7 @@ where
 
     /// The object called `name`, read as `gp` says (e.g. any cached version).
     pub async fn get_with(&self, name: &str, gp: &GetParams) -> Result<K, Error> {
-        self.client.request(self.request.get(name, gp)?).await
+        self.client.request(self.negotiate(self.request.get(name, gp)?)).await
     }
 
     /// The object called `name`, or `None` when there is none.
@@ -57,7 +57,7 @@ where
 
     /// One page of objects (all of them when `lp.limit` is unset).
     pub async fn list(&self, lp: &ListParams) -> Result<ObjectList<K>, Error> {
-        self.client.request(self.request.list(lp)?).await
+        self.client.request(self.negotiate(self.request.list(lp)?)).await
     }
 
     /// Every object, page after page (`lp.limit` is the page size), as a stream. All pages
@@ -96,7 +96,7 @@ where
                 Paging::Done => return None,
                 Paging::Request(lp) => {
                     let req = match self.request.list(&lp) {
-                        Ok(req) => req,
+                        Ok(req) => self.negotiate(req),
                         Err(e) => return Some((Err(e.into()), Paging::Done)),
                     };
                     match self.client.request_list::<K>(req, options).await {
@@ -133,7 +133,10 @@ where
         resource_version: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
         self.client
-            .request_events::<K>(self.request.watch(wp, resource_version)?, DecodeOptions::default())
+            .request_events::<K>(
+                self.negotiate(self.request.watch(wp, resource_version)?),
+                DecodeOptions::default(),
+            )
             .await
     }
 

@@ -17,7 +17,7 @@ where
 {
     /// The metadata of the object called `name`.
     pub async fn get_metadata(&self, name: &str) -> Result<PartialObjectMetadata<K>, Error> {
-        self.client.request(self.request.get_metadata(name, &GetParams::default())?).await
+        self.client.request(self.negotiate(self.request.get_metadata(name, &GetParams::default())?)).await
     }
 
     /// The metadata of the object called `name`, or `None` when there is none.
@@ -34,7 +34,7 @@ where
         &self,
         lp: &ListParams,
     ) -> Result<ObjectList<PartialObjectMetadata<K>>, Error> {
-        self.client.request(self.request.list_metadata(lp)?).await
+        self.client.request(self.negotiate(self.request.list_metadata(lp)?)).await
     }
 
     /// Watch changes of metadata after `resource_version`.
@@ -44,7 +44,7 @@ where
         resource_version: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<PartialObjectMetadata<K>>, Error>> + Send + use<K>, Error>
     {
-        let req = self.request.watch_metadata(wp, resource_version)?;
+        let req = self.negotiate(self.request.watch_metadata(wp, resource_version)?);
         self.client.request_events(req, crate::client::decode::DecodeOptions::default()).await
     }
 

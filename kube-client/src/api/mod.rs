@@ -47,6 +47,8 @@ pub struct Api<K: Resource> {
     client: Client,
     namespace: Option<String>,
     dyntype: K::DynamicType,
+    /// Overrides the client's protobuf setting for this handle.
+    protobuf: Option<bool>,
 }
 
 impl<K: Resource> Debug for Api<K>
@@ -142,7 +144,49 @@ impl<K: Resource> Api<K> {
             kube_core::Scope::Cluster => None,
         };
         let request = Request::new(K::url_path(&dyntype, namespace.as_deref()));
-        Self { request, client, namespace, dyntype }
+        Self { request, client, namespace, dyntype, protobuf: None }
+    }
+
+    /// Asks for protobuf on this handle's reads (`true`) or for JSON (`false`), whatever the
+    /// client's setting ([`Client::with_protobuf`]). Protobuf is asked for only where the API
+    /// server has it: built-in types, and metadata-only reads of any type.
+    ///
+    /// ```no_run
+    /// # fn run(client: kube_client::Client) {
+    /// use k8s_openapi::api::core::v1::Pod;
+    /// let pods = kube_client::Api::<Pod>::all(client).with_protobuf(true);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_protobuf(mut self, protobuf: bool) -> Self {
+        self.protobuf = Some(protobuf);
+        self
+    }
+
+    /// Gives a read request built from [`Api::request_builder`] the Accept header this handle
+    /// negotiates: protobuf (then JSON) when protobuf is on and the server has it for this
+    /// type, or for metadata-only reads; unchanged otherwise (writes, JSON settings, custom
+    /// resources, other Accept headers).
+    pub fn negotiate(&self, mut req: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+        use kube_core::{metadata, protobuf};
+        if !self.protobuf.unwrap_or(self.client.protobuf()) || req.method() != http::Method::GET {
+            return req;
+        }
+        let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
+        let proto = match accept {
+            Some("application/json") | None => {
+                let dt = &self.dyntype;
+                if !protobuf::is_builtin(&K::api_version(dt), &K::kind(dt)) {
+                    return req;
+                }
+                protobuf::ACCEPT
+            }
+            Some(a) if a == metadata::ACCEPT_METADATA => protobuf::ACCEPT_METADATA,
+            Some(a) if a == metadata::ACCEPT_METADATA_LIST => protobuf::ACCEPT_METADATA_LIST,
+            Some(_) => return req,
+        };
+        req.headers_mut().insert(http::header::ACCEPT, http::HeaderValue::from_static(proto));
+        req
     }
 
     /// The client this handle uses.

@@ -265,7 +265,8 @@ impl ClientBuilder {
             ),
         };
         Ok(Client::new(service, &config.cluster_url, &config.default_namespace)?
-            .with_upgrade_service(upgrade))
+            .with_upgrade_service(upgrade)
+            .with_protobuf(config.protobuf))
     }
 }
 

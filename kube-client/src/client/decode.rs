@@ -1,11 +1,12 @@
-//! Decoding JSON bodies: the one function every response body, watch event, list item and cached
-//! object goes through, with the optional cut of `metadata.managedFields` before decoding.
+//! Decoding bodies: the one function every response body, watch event, list item and cached
+//! object goes through, JSON or (for built-in types, when asked for) Kubernetes protobuf, with the
+//! optional cut of `metadata.managedFields` while decoding.
 
 use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-/// How JSON is decoded.
+/// How bodies are decoded.
 ///
 /// ```
 /// use kube_client::client::decode::{DecodeOptions, decode};
@@ -32,6 +33,68 @@ impl DecodeOptions {
         self.drop_managed_fields = true;
         self
     }
+}
+
+/// The encoding of a body, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// JSON: what the API server answers unless protobuf was asked for and it has protobuf
+    /// for the type.
+    #[default]
+    Json,
+    /// Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): an envelope, or
+    /// length-prefixed frames for a watch.
+    Protobuf,
+}
+
+impl Format {
+    /// The format a `Content-Type` header names: protobuf for Kubernetes protobuf, JSON for
+    /// anything else (or none).
+    pub fn of(content_type: Option<&http::HeaderValue>) -> Self {
+        match content_type.and_then(|v| v.to_str().ok()) {
+            Some(t) if kube_core::protobuf::is_protobuf(t) => Format::Protobuf,
+            _ => Format::Json,
+        }
+    }
+
+    /// The format of a response's body.
+    pub fn of_headers(headers: &http::HeaderMap) -> Self {
+        Self::of(headers.get(http::header::CONTENT_TYPE))
+    }
+}
+
+impl From<DecodeOptions> for kube_core::protobuf::Options {
+    fn from(options: DecodeOptions) -> Self {
+        let proto = kube_core::protobuf::Options::default();
+        if options.drop_managed_fields { proto.drop_managed_fields() } else { proto }
+    }
+}
+
+/// Decodes `bytes` (a document in `format` read from `uri`) as `T`: JSON as [`decode`] does,
+/// protobuf from its envelope into the same type.
+///
+/// Errors name the URI and the size of the document, never an excerpt of it.
+pub fn decode_as<T: DeserializeOwned>(
+    bytes: &[u8],
+    format: Format,
+    uri: &str,
+    options: DecodeOptions,
+) -> Result<T, Error> {
+    match format {
+        Format::Json => decode(bytes, uri, options),
+        Format::Protobuf => kube_core::protobuf::from_envelope(bytes, options.into())
+            .map_err(|e| protobuf_error(uri, &e, Some(bytes.len()))),
+    }
+}
+
+/// A protobuf decoding error of a document of `len` bytes (`None`: of a stream) read from `uri`.
+pub(crate) fn protobuf_error(uri: &str, cause: &kube_core::protobuf::Error, len: Option<usize>) -> Error {
+    let cause = redact_quoted(&cause.to_string());
+    let source = match len {
+        Some(len) => format!("{cause} (in a protobuf document of {len} bytes)"),
+        None => format!("{cause} (in a protobuf stream)"),
+    };
+    Error::Decode { uri: uri.to_string(), source: source.into() }
 }
 
 /// Decodes `bytes` (a JSON document read from `uri`) as `T`.

@@ -74,6 +74,52 @@ where
     })
 }
 
+/// Decodes a protobuf list body (read from `uri`) item by item as its bytes arrive, like
+/// [`list_items`] does JSON: memory stays at one item. An item that does not decode is yielded
+/// as an error and the list goes on; a malformed body, an item over [`MAX_LIST_VALUE_BYTES`] or
+/// a body that breaks off ends the stream with an error. The last part of a complete list is
+/// always [`ListPart::End`].
+pub fn protobuf_list_items<T, S>(
+    body: S,
+    uri: String,
+    options: DecodeOptions,
+) -> impl Stream<Item = Result<ListPart<T>, Error>> + Send
+where
+    T: DeserializeOwned + Send,
+    S: Stream<Item = Result<Bytes, Error>> + Send,
+{
+    use kube_core::protobuf::{self, ListReader};
+    let failed = |uri: &str, e: protobuf::Error| super::decode::protobuf_error(uri, &e, None);
+    let state = (Box::pin(body), ListReader::with_limit(MAX_LIST_VALUE_BYTES), false);
+    futures::stream::unfold(state, move |(mut body, mut reader, done)| {
+        let uri = uri.clone();
+        async move {
+            if done {
+                return None;
+            }
+            loop {
+                match reader.next::<T>(options.into()) {
+                    Ok(protobuf::ListPart::Item(item)) => {
+                        let item = item.map(ListPart::Item).map_err(|e| failed(&uri, e));
+                        return Some((item, (body, reader, false)));
+                    }
+                    Ok(protobuf::ListPart::NeedMore) => {}
+                    Err(e) => return Some((Err(failed(&uri, e)), (body, reader, true))),
+                }
+                match body.next().await {
+                    Some(Ok(chunk)) => reader.push(&chunk),
+                    Some(Err(e)) => return Some((Err(e), (body, reader, true))),
+                    None => {
+                        let end =
+                            reader.finish(options.into()).map(ListPart::End).map_err(|e| failed(&uri, e));
+                        return Some((end, (body, reader, true)));
+                    }
+                }
+            }
+        }
+    })
+}
+
 struct Reader<S> {
     body: std::pin::Pin<Box<S>>,
     scanner: Scanner,
@@ -549,5 +595,56 @@ mod tests {
             })
             .collect();
         assert_eq!(items, whole.items);
+    }
+
+    fn pb_chunks(bytes: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, Error>> + Send + use<> {
+        stream::iter(bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../kube-core/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn protobuf_lists_give_the_same_parts_as_json() {
+        let (pb, json) = (fixture("configmap-list-page.pb"), fixture("configmap-list-page.pb.json"));
+        let read_all = |options| {
+            let from_pb: Vec<_> = block_on(
+                protobuf_list_items::<ConfigMap, _>(pb_chunks(&pb, 5), "/u".into(), options).collect(),
+            );
+            let from_json = read(vec![Bytes::from(json.clone())], options, MAX_LIST_VALUE_BYTES);
+            let ok = |parts: Vec<Result<ListPart<ConfigMap>, Error>>| {
+                parts.into_iter().map(Result::unwrap).collect::<Vec<_>>()
+            };
+            (ok(from_pb), ok(from_json))
+        };
+        let (from_pb, from_json) = read_all(DecodeOptions::default());
+        assert!(from_pb.len() > 1 && matches!(from_pb.last(), Some(ListPart::End(_))));
+        assert_eq!(from_pb, from_json);
+        let (from_pb, from_json) = read_all(DecodeOptions::default().drop_managed_fields());
+        assert_eq!(from_pb, from_json);
+    }
+
+    #[test]
+    fn a_malformed_protobuf_list_ends_with_an_error() {
+        let mut pb = fixture("configmap-list-page.pb");
+        pb.truncate(pb.len() - 3);
+        let parts: Vec<_> = block_on(
+            protobuf_list_items::<ConfigMap, _>(
+                pb_chunks(&pb, 64),
+                "/api/v1/configmaps".into(),
+                Default::default(),
+            )
+            .collect(),
+        );
+        let err = parts.iter().find_map(|p| p.as_ref().err()).expect("an error");
+        assert!(err.to_string().contains("/api/v1/configmaps"), "{err}");
+        assert!(parts.last().unwrap().is_err(), "the error ends the list");
+        let not_pb: Vec<_> = block_on(
+            protobuf_list_items::<ConfigMap, _>(pb_chunks(b"{}", 1), "/u".into(), Default::default())
+                .collect(),
+        );
+        assert_eq!(not_pb.len(), 1);
+        assert!(not_pb[0].as_ref().unwrap_err().to_string().contains("magic"));
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP client: sends the requests kube-core builds through a tower stack (rate limit, retries,
 //! headers, authentication, timeout, compression) over hyper and rustls, and decodes responses:
-//! JSON, text, byte and line streams, and watch events.
+//! JSON or protobuf (by their `Content-Type`), text, byte and line streams, and watch events.
 
 mod builder;
 pub(crate) mod connector;
@@ -28,7 +28,7 @@ use tower::{ServiceExt, util::BoxCloneSyncService};
 use tracing::Instrument;
 
 use self::{
-    decode::{DecodeOptions, decode},
+    decode::{DecodeOptions, Format, decode_as},
     list::ListPart,
 };
 use crate::{
@@ -66,6 +66,8 @@ pub struct Client {
     upgrade: HttpService,
     base: Arc<Base>,
     default_namespace: Arc<str>,
+    /// Ask for protobuf on reads of built-in types (see [`Client::with_protobuf`]).
+    protobuf: bool,
 }
 
 #[derive(Debug)]
@@ -80,6 +82,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base)
             .field("default_namespace", &self.default_namespace)
+            .field("protobuf", &self.protobuf)
             .finish()
     }
 }
@@ -103,6 +106,7 @@ impl Client {
             service,
             base: Arc::new(Base { scheme, authority, path_prefix }),
             default_namespace: default_namespace.into(),
+            protobuf: false,
         })
     }
 
@@ -116,6 +120,24 @@ impl Client {
     /// The namespace of the configuration's context (`default` when it names none).
     pub fn default_namespace(&self) -> &str {
         &self.default_namespace
+    }
+
+    /// Asks the API server for protobuf (`application/vnd.kubernetes.protobuf`) instead of JSON
+    /// on the reads of every [`Api`](crate::Api) made from this client (get, list, watch,
+    /// their metadata-only forms, and the watcher's lists and watches) of built-in types:
+    /// smaller bodies, and less CPU to decode. Custom resources stay JSON (the API server has no
+    /// protobuf for them), except metadata-only reads, served in protobuf for every type; any
+    /// answer in JSON is decoded as JSON. Writes send JSON. Off by default; see
+    /// [`Config::protobuf`](crate::Config::protobuf) and
+    /// [`Api::with_protobuf`](crate::Api::with_protobuf).
+    #[must_use]
+    pub fn with_protobuf(self, protobuf: bool) -> Self {
+        Self { protobuf, ..self }
+    }
+
+    /// Whether this client asks for protobuf (see [`Client::with_protobuf`]).
+    pub fn protobuf(&self) -> bool {
+        self.protobuf
     }
 
     /// Wraps the client's whole stack (retries included, so each call is seen once) in a tower
@@ -233,7 +255,7 @@ impl Client {
         Err(Error::Api(Box::new(status_of(resp, path).await)))
     }
 
-    /// Sends a request and decodes the JSON response.
+    /// Sends a request and decodes the response (JSON, or protobuf if the server answered it).
     pub fn request<T: DeserializeOwned>(
         &self,
         req: Request<Vec<u8>>,
@@ -241,7 +263,7 @@ impl Client {
         self.request_with(req, DecodeOptions::default())
     }
 
-    /// Sends a request and decodes the JSON response as `options` say (e.g. without
+    /// Sends a request and decodes the response as `options` say (e.g. without
     /// managedFields).
     pub fn request_with<T: DeserializeOwned>(
         &self,
@@ -251,8 +273,8 @@ impl Client {
         let this = self.clone();
         async move {
             let path = uri_path(req.uri());
-            let bytes = this.request_bytes(req).await?;
-            decode(&bytes, &path, options)
+            let (bytes, format) = this.request_body(req).await?;
+            decode_as(&bytes, format, &path, options)
         }
     }
 
@@ -269,15 +291,26 @@ impl Client {
         async move {
             let path = uri_path(req.uri());
             let resp = this.send_checked(req).await?;
-            Ok(list::list_items(body_stream(resp.into_body(), path.clone()), path, options))
+            let format = Format::of_headers(resp.headers());
+            let body = body_stream(resp.into_body(), path.clone());
+            if format == Format::Protobuf {
+                return Ok(list::protobuf_list_items(body, path, options).left_stream());
+            }
+            Ok(list::list_items(body, path, options).right_stream())
         }
     }
 
     /// Sends a request and returns the whole body.
     pub async fn request_bytes(&self, req: Request<Vec<u8>>) -> Result<Bytes, Error> {
+        Ok(self.request_body(req).await?.0)
+    }
+
+    /// Sends a request and returns the whole body and its format.
+    async fn request_body(&self, req: Request<Vec<u8>>) -> Result<(Bytes, Format), Error> {
         let path = uri_path(req.uri());
         let resp = self.send_checked(req).await?;
-        collect(resp.into_body(), path).await
+        let format = Format::of_headers(resp.headers());
+        Ok((collect(resp.into_body(), path).await?, format))
     }
 
     /// Sends a request and returns the body as text.
@@ -296,19 +329,27 @@ impl Client {
         let this = self.clone();
         async move {
             let path = uri_path(req.uri());
-            let bytes = this.request_bytes(req).await?;
+            let (bytes, format) = this.request_body(req).await?;
+            let options = DecodeOptions::default();
+            if format == Format::Protobuf {
+                let env = kube_core::protobuf::Envelope::parse(&bytes)
+                    .map_err(|e| decode::protobuf_error(&path, &e, Some(bytes.len())))?;
+                if env.kind == "Status" {
+                    return decode_as(&bytes, format, &path, options).map(either::Either::Right);
+                }
+                return decode_as(&bytes, format, &path, options).map(either::Either::Left);
+            }
             // Only the kind is read first (the rest is skipped, not built), then the body is
             // decoded once into what it is.
             #[derive(serde::Deserialize)]
             struct Kind {
                 kind: Option<String>,
             }
-            let options = DecodeOptions::default();
-            let kind: Kind = decode(&bytes, &path, options)?;
+            let kind: Kind = decode_as(&bytes, format, &path, options)?;
             if kind.kind.as_deref() == Some("Status") {
-                return decode(&bytes, &path, options).map(either::Either::Right);
+                return decode_as(&bytes, format, &path, options).map(either::Either::Right);
             }
-            decode(&bytes, &path, options).map(either::Either::Left)
+            decode_as(&bytes, format, &path, options).map(either::Either::Left)
         }
     }
 
@@ -352,7 +393,13 @@ impl Client {
         async move {
             let path = uri_path(req.uri());
             let resp = this.send_checked(uncompressed(req)).await?;
-            Ok(watch::events(body_stream(resp.into_body(), path.clone()), path, options))
+            let format = Format::of_headers(resp.headers());
+            let body = body_stream(resp.into_body(), path.clone());
+            if format == Format::Protobuf {
+                // Boxed: the JSON event stream is `Unpin`, and callers may rely on it.
+                return Ok(watch::protobuf_events(body, path, options).boxed().left_stream());
+            }
+            Ok(watch::events(body, path, options).right_stream())
         }
     }
 }
@@ -392,6 +439,7 @@ async fn collect(body: Body, path: String) -> Result<Bytes, Error> {
 /// from the HTTP status and (the start of) the body.
 async fn status_of(resp: Response<Body>, path: String) -> Status {
     let code = resp.status();
+    let format = Format::of_headers(resp.headers());
     let mut body = resp.into_body();
     let mut bytes = Vec::new();
     // Read at most MAX_ERROR_BODY: an error body is small, garbage may not be.
@@ -405,7 +453,11 @@ async fn status_of(resp: Response<Body>, path: String) -> Status {
             _ => break,
         }
     }
-    if let Ok(mut status) = serde_json::from_slice::<Status>(&bytes)
+    let status = match format {
+        Format::Json => serde_json::from_slice::<Status>(&bytes).ok(),
+        Format::Protobuf => kube_core::protobuf::from_envelope::<Status>(&bytes, Default::default()).ok(),
+    };
+    if let Some(mut status) = status
         && (status.code != 0 || !status.reason.is_empty() || !status.message.is_empty())
     {
         if status.code == 0 {

@@ -114,6 +114,9 @@ pub struct Config {
     /// sends them a bookmark about every minute), and the margin after `timeoutSeconds` for
     /// watches that do not; `None` for none.
     pub watch_progress_timeout: Option<Duration>,
+    /// Ask for protobuf on reads of built-in types (see
+    /// [`Client::with_protobuf`](crate::Client::with_protobuf)); off by default.
+    pub protobuf: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -135,6 +138,7 @@ impl std::fmt::Debug for Config {
             .field("read_timeout", &self.read_timeout)
             .field("progress_timeout", &self.progress_timeout)
             .field("watch_progress_timeout", &self.watch_progress_timeout)
+            .field("protobuf", &self.protobuf)
             .finish()
     }
 }
@@ -159,6 +163,7 @@ impl Config {
             read_timeout: Some(DEFAULT_READ_TIMEOUT),
             progress_timeout: Some(DEFAULT_PROGRESS_TIMEOUT),
             watch_progress_timeout: Some(DEFAULT_WATCH_PROGRESS_TIMEOUT),
+            protobuf: false,
         }
     }
 }

@@ -86,7 +86,11 @@ where
         lp: &ListParams,
         options: DecodeOptions,
     ) -> BoxFuture<'static, Result<ListStream<K>, Error>> {
-        list_via(self.api.client().clone(), self.api.request_builder().list(lp), options)
+        list_via(
+            self.api.client().clone(),
+            self.api.request_builder().list(lp).map(|r| self.api.negotiate(r)),
+            options,
+        )
     }
 
     fn watch(
@@ -95,7 +99,11 @@ where
         rv: &str,
         options: DecodeOptions,
     ) -> BoxFuture<'static, Result<EventStream<K>, Error>> {
-        watch_via(self.api.client().clone(), self.api.request_builder().watch(wp, rv), options)
+        watch_via(
+            self.api.client().clone(),
+            self.api.request_builder().watch(wp, rv).map(|r| self.api.negotiate(r)),
+            options,
+        )
     }
 }
 
@@ -110,7 +118,11 @@ where
         lp: &ListParams,
         options: DecodeOptions,
     ) -> BoxFuture<'static, Result<ListStream<Self::Value>, Error>> {
-        list_via(self.api.client().clone(), self.api.request_builder().list_metadata(lp), options)
+        list_via(
+            self.api.client().clone(),
+            self.api.request_builder().list_metadata(lp).map(|r| self.api.negotiate(r)),
+            options,
+        )
     }
 
     fn watch(
@@ -119,6 +131,10 @@ where
         rv: &str,
         options: DecodeOptions,
     ) -> BoxFuture<'static, Result<EventStream<Self::Value>, Error>> {
-        watch_via(self.api.client().clone(), self.api.request_builder().watch_metadata(wp, rv), options)
+        watch_via(
+            self.api.client().clone(),
+            self.api.request_builder().watch_metadata(wp, rv).map(|r| self.api.negotiate(r)),
+            options,
+        )
     }
 }
