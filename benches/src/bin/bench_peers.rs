@@ -25,7 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::BTreeMap,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -152,34 +152,6 @@ fn process_cpu_s(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Established TCP connections of process `pid` to `port`.
-fn connections(pid: u32, port: u16) -> usize {
-    let mut inodes = HashSet::new();
-    if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
-        for fd in fds.flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                let t = target.to_string_lossy();
-                if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
-                    inodes.insert(inode.to_owned());
-                }
-            }
-        }
-    }
-    let mut count = 0;
-    for table in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let (Some(remote), Some(state), Some(inode)) = (f.get(2), f.get(3), f.get(9)) else { continue };
-            let remote_port = remote.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
-            if *state == "01" && remote_port == Some(port) && inodes.contains(*inode) {
-                count += 1;
-            }
-        }
-    }
-    count
-}
-
 /// What the runner does while a program runs, when it prints a line.
 enum Hook<'a> {
     None,
@@ -233,7 +205,7 @@ fn run_once(
             ("synced", Hook::Updates(update) | Hook::Churn(update)) => update(),
             ("ready", Hook::Connections(port)) => {
                 let pid = pid.context("the program printed no pid")?;
-                figures.insert("connections".into(), connections(pid, *port) as f64);
+                figures.insert("connections".into(), kube_test::established_connections(pid, *port) as f64);
             }
             _ => {}
         }

@@ -1,23 +1,18 @@
 //! Assembling the client: TLS, connector, connection pool and the tower stack, from a [`Config`].
 
-use std::{
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, header::USER_AGENT};
 use http_body_util::{BodyExt, Full};
-use hyper_util::{
-    client::legacy::{Builder as HyperBuilder, Client as HyperClient},
-    rt::TokioExecutor,
-};
+use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
 use tower::{ServiceBuilder, util::BoxCloneSyncService};
 
 use super::{
     Client, HttpService,
     connector::{HttpsConnector, ProxyConnector},
     headers::{self, HeadersLayer},
+    pool::{Counted, DEFAULT_HTTP2_MAX_STREAMS_PER_CONNECTION, Pool},
     progress::{ProgressBody, ProgressLayer, ProgressTimeouts},
     rate_limit::{RateLimitLayer, RateLimiter},
     retry::{RetryLayer, RetryPolicy},
@@ -29,8 +24,6 @@ use crate::{
     error::{BoxError, SettingError, TlsError},
 };
 
-type Connector = HttpsConnector;
-
 /// The default interval of HTTP/2 keepalive pings: a ping is sent after this long without any
 /// frame from the server (client-go's `ReadIdleTimeout`).
 pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -38,53 +31,6 @@ pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// request and watch on it, fails (client-go's `PingTimeout`). A dead connection is noticed
 /// within interval + timeout: 45 s by default.
 pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
-type Hyper = HyperClient<Connector, Full<Bytes>>;
-
-/// The connection pool. With a rotating client certificate, a new pool is started whenever the
-/// certificate changes, so requests stop reusing connections made with the old certificate
-/// (the old pool's connections close once their last request or watch ends).
-#[derive(Clone)]
-enum Pool {
-    Fixed(Arc<Hyper>),
-    PerCertificate(Arc<PerCertificate>),
-}
-
-struct PerCertificate {
-    builder: HyperBuilder,
-    connector: Connector,
-    cert: Arc<RotatingClientCert>,
-    current: Mutex<(u64, Hyper)>,
-}
-
-impl Pool {
-    fn new(builder: HyperBuilder, connector: Connector, rotating: Option<&Arc<RotatingClientCert>>) -> Self {
-        match rotating {
-            Some(cert) => Pool::PerCertificate(Arc::new(PerCertificate {
-                current: Mutex::new((cert.generation(), builder.build(connector.clone()))),
-                builder,
-                connector,
-                cert: cert.clone(),
-            })),
-            None => Pool::Fixed(Arc::new(builder.build(connector))),
-        }
-    }
-
-    fn client(&self) -> Hyper {
-        match self {
-            Pool::Fixed(hyper) => Hyper::clone(hyper),
-            Pool::PerCertificate(pools) => {
-                let generation = pools.cert.generation();
-                let mut current = pools.current.lock().unwrap_or_else(PoisonError::into_inner);
-                if current.0 != generation {
-                    tracing::debug!(generation, "client certificate changed; new connections from now on");
-                    *current = (generation, pools.builder.build(pools.connector.clone()));
-                }
-                current.1.clone()
-            }
-        }
-    }
-}
-
 /// Builds a [`Client`] from a [`Config`] with the transport's options: retries, a client-side
 /// rate limit, the `User-Agent`.
 ///
@@ -106,6 +52,7 @@ pub struct ClientBuilder {
     user_agent: String,
     pool_idle_timeout: Duration,
     keepalive: Option<(Duration, Duration)>,
+    http2_max_streams: usize,
 }
 
 impl ClientBuilder {
@@ -118,6 +65,7 @@ impl ClientBuilder {
             user_agent: headers::USER_AGENT.to_string(),
             pool_idle_timeout: Duration::from_secs(90),
             keepalive: Some((DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT)),
+            http2_max_streams: DEFAULT_HTTP2_MAX_STREAMS_PER_CONNECTION,
         }
     }
 
@@ -130,6 +78,17 @@ impl ClientBuilder {
     #[must_use]
     pub fn http2_keepalive(mut self, keepalive: Option<(Duration, Duration)>) -> Self {
         self.keepalive = keepalive;
+        self
+    }
+
+    /// Sets how many requests (watches included) one HTTP/2 connection carries at once; past
+    /// that, the client opens another connection. Default:
+    /// [`DEFAULT_HTTP2_MAX_STREAMS_PER_CONNECTION`], the kube-apiserver's own limit. Raise it to
+    /// match a server started with a higher `--http2-max-streams-per-connection`, to use fewer
+    /// connections; set above the server's limit, requests past it wait for a free stream.
+    #[must_use]
+    pub fn http2_max_streams_per_connection(mut self, max: usize) -> Self {
+        self.http2_max_streams = max.max(1);
         self
     }
 
@@ -203,16 +162,10 @@ impl ClientBuilder {
         // are never pooled (an upgraded connection belongs to its session).
         let mut upgrade_hyper = HyperClient::builder(TokioExecutor::new());
         upgrade_hyper.pool_max_idle_per_host(0).timer(hyper_util::rt::TokioTimer::new());
-        let upgrade_pool = Pool::new(upgrade_hyper, https.http1_only(), rotating.as_ref());
-        let pool = Pool::new(hyper, https, rotating.as_ref());
+        let upgrade_pool = Pool::upgrades(upgrade_hyper, https.http1_only(), rotating.as_ref());
+        let pool = Pool::new(hyper, https, rotating.as_ref(), self.http2_max_streams);
 
-        let transport = tower::service_fn(move |req: Request<Bytes>| {
-            let fut = pool.client().request(req.map(Full::new));
-            async move {
-                let resp = fut.await.map_err(BoxError::from)?;
-                Ok::<_, BoxError>(resp)
-            }
-        });
+        let transport = tower::service_fn(move |req: Request<Bytes>| pool.request(req.map(Full::new)));
         let decompress = tower_http::decompression::DecompressionLayer::new()
             .gzip(!config.disable_compression)
             .no_deflate()
@@ -228,11 +181,8 @@ impl ClientBuilder {
             None => AuthLayer::new(config.auth.clone()),
         };
         let upgrade_transport = tower::service_fn(move |req: Request<Bytes>| {
-            let fut = upgrade_pool.client().request(req.map(Full::new));
-            async move {
-                let resp = fut.await.map_err(BoxError::from)?;
-                Ok::<_, BoxError>(resp.map(|b| b.map_err(BoxError::from).boxed_unsync()))
-            }
+            let fut = upgrade_pool.request(req.map(Full::new));
+            async move { Ok::<_, BoxError>(fut.await?.map(|b| b.map_err(BoxError::from).boxed_unsync())) }
         });
         let upgrade: HttpService = BoxCloneSyncService::new(
             ServiceBuilder::new()
@@ -270,7 +220,8 @@ impl ClientBuilder {
     }
 }
 
-type Decompressed = tower_http::decompression::DecompressionBody<ProgressBody<hyper::body::Incoming>>;
+type Decompressed =
+    tower_http::decompression::DecompressionBody<ProgressBody<Counted<hyper::body::Incoming>>>;
 
 impl TryFrom<Config> for Client {
     type Error = Error;
