@@ -166,3 +166,66 @@ async fn attach_talks_to_the_containers_main_process() {
     let logs = env().kubectl(["logs", "-n", &ns, "cat"]).unwrap();
     assert_eq!(logs, "hello attach\n");
 }
+
+/// A control plane whose apiserver does not translate WebSocket exec and attach into SPDY for
+/// the kubelet (`TranslateStreamCloseWebsocketRequests` off, as before Kubernetes 1.30): it
+/// proxies the upgrade as it is to the kubelet, whose streaming server (upstream's) speaks
+/// `v4.channel.k8s.io` and older only.
+async fn untranslated() -> &'static kube_test::TestEnv {
+    static ENV: std::sync::OnceLock<kube_test::TestEnv> = std::sync::OnceLock::new();
+    tokio::task::spawn_blocking(|| {
+        ENV.get_or_init(|| {
+            kube_test::TestEnv::builder()
+                .apiserver_arg("--feature-gates=TranslateStreamCloseWebsocketRequests=false")
+                .start()
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_without_v5_gets_v4_with_output_stdin_and_exit_codes() {
+    let env = untranslated().await;
+    let ns = env.create_unique_namespace("exec-v4").unwrap();
+    let kubelet = env.kubelet().unwrap();
+    kubelet.run_pod(env, &ns, "pod", &[FakeContainer::new("main", &["sleep", "3600"])]).unwrap();
+    let pods: Api<Pod> = Api::namespaced(common::admin_client_of(env), &ns);
+
+    let out = pods.exec_output("pod", ["sh", "-c", "echo out; echo err >&2; exit 3"], None).await.unwrap();
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.status.code(), 3, "the exit code comes in v4's error channel too");
+    assert_eq!(out.status.status().reason, "NonZeroExitCode");
+
+    // stdin reaches the process; v4 cannot half-close it, so the command reads one line.
+    let ap = AttachParams { stdin: true, stderr: false, ..AttachParams::default() };
+    let mut proc = pods.exec("pod", ["sh", "-c", "read line; echo got $line"], &ap).await.unwrap();
+    assert_eq!(proc.protocol(), "v4.channel.k8s.io");
+    let mut stdin = proc.take_stdin().unwrap();
+    let mut stdout = proc.take_stdout().unwrap();
+    stdin.write_all(b"through v4\n").await.unwrap();
+    let mut echoed = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_to_end(&mut echoed)).await.unwrap().unwrap();
+    assert_eq!(echoed, b"got through v4\n");
+    let status = tokio::time::timeout(Duration::from_secs(10), proc.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+
+    // kubectl against the same pod, the same output.
+    let kubectl = env.kubectl(["exec", "-n", &ns, "pod", "--", "echo", "hello"]).unwrap();
+    assert_eq!(pods.exec_output("pod", ["echo", "hello"], None).await.unwrap().stdout, kubectl.as_bytes());
+}
+
+#[tokio::test]
+async fn exec_goes_through_a_connect_proxy_on_its_own_tunnel() {
+    let (ns, _) = pod_api("exec-proxy");
+    let (proxy, tunnels) = common::start_connect_proxy().await;
+    let mut config = common::config_from(env().admin().kubeconfig().path());
+    config.proxy_url = Some(proxy.parse().unwrap());
+    let pods: Api<Pod> = Api::namespaced(kube_client::Client::try_from(config).unwrap(), &ns);
+    let out = pods.exec_output("pod", ["echo", "proxied"], None).await.unwrap();
+    assert_eq!(out.stdout, b"proxied\n");
+    assert!(out.status.success());
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1, "the upgrade's HTTP/1.1 connection");
+}

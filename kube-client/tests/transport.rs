@@ -5,15 +5,9 @@
 
 mod common;
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::{path::Path, sync::atomic::Ordering};
 
-use common::{config_from, env, write_exec_kubeconfig};
+use common::{config_from, env, start_connect_proxy, write_exec_kubeconfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube_client::{Client, Config, Error, auth::Auth, config::SecretString};
@@ -22,7 +16,6 @@ use kube_core::{
     params::{GetParams, ListParams, PostParams, WatchParams},
     request::Request,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn admin_config() -> Config {
     config_from(env().admin().kubeconfig().path())
@@ -114,39 +107,6 @@ async fn exec_plugin_token() {
     get_default_namespace(&client).await.unwrap();
     let runs = std::fs::read_to_string(dir.path().join("runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "the credential is cached between requests");
-}
-
-/// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
-async fn start_connect_proxy() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let tunnels = Arc::new(AtomicUsize::new(0));
-    let count = tunnels.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else { return };
-            let count = count.clone();
-            tokio::spawn(async move {
-                let mut client = BufReader::new(client);
-                let mut line = String::new();
-                client.read_line(&mut line).await.unwrap();
-                let target = line.split_whitespace().nth(1).unwrap().to_string();
-                assert!(line.starts_with("CONNECT "), "{line}");
-                loop {
-                    let mut header = String::new();
-                    client.read_line(&mut header).await.unwrap();
-                    if header == "\r\n" || header.is_empty() {
-                        break;
-                    }
-                }
-                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
-                count.fetch_add(1, Ordering::SeqCst);
-                client.get_mut().write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
-                let _ = tokio::io::copy_bidirectional(client.get_mut(), &mut upstream).await;
-            });
-        }
-    });
-    (format!("http://{addr}"), tunnels)
 }
 
 #[tokio::test]

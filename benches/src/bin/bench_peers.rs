@@ -762,4 +762,3 @@ fn targets(a: &Args, results: &[Results]) {
         println!("{l}");
     }
 }
-

@@ -2,13 +2,20 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use kube_client::{
     Client, Config,
     config::{KubeConfigOptions, KubeconfigSource},
 };
 use kube_test::TestEnv;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 /// The control plane shared by every test of this binary.
 pub fn env() -> &'static TestEnv {
@@ -72,4 +79,37 @@ contexts:
     let path = dir.join("config");
     std::fs::write(&path, kubeconfig).unwrap();
     path
+}
+
+/// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
+pub async fn start_connect_proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let count = tunnels.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else { return };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut client = tokio::io::BufReader::new(client);
+                let mut line = String::new();
+                client.read_line(&mut line).await.unwrap();
+                let target = line.split_whitespace().nth(1).unwrap().to_string();
+                assert!(line.starts_with("CONNECT "), "{line}");
+                loop {
+                    let mut header = String::new();
+                    client.read_line(&mut header).await.unwrap();
+                    if header == "\r\n" || header.is_empty() {
+                        break;
+                    }
+                }
+                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                client.get_mut().write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+                let _ = tokio::io::copy_bidirectional(client.get_mut(), &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), tunnels)
 }
