@@ -263,8 +263,9 @@ async fn owners(api: &Api<Shardee>, replicas: &[Replica], mode: Mode) -> BTreeMa
         .collect()
 }
 
-/// Waits until every object is owned by one of `live`, each live replica owns some, and each
-/// one's store holds exactly its objects; returns the owners.
+/// Waits until every object is owned by one of `live` (with labels: the one its key hashes to),
+/// each live replica owns some, and each one's store holds exactly its objects; returns the
+/// owners.
 async fn settled(
     api: &Api<Shardee>,
     replicas: &[Replica],
@@ -276,12 +277,18 @@ async fn settled(
     loop {
         let owners = owners(api, replicas, mode).await;
         let labelled = owners.len() == OBJECTS && owners.values().all(|o| live.contains(o.as_str()));
+        // With labels, every move is done: each object is where the hash of its key puts it
+        // (a replica that owns only some of its share yet would pass the other checks).
+        let ring = shard::Ring::new(live.iter().copied());
+        let ns = api.namespace().unwrap_or_default();
+        let hashed = mode == Mode::Server
+            || owners.iter().all(|(name, o)| ring.owner(&format!("{ns}/{name}")) == Some(o.as_str()));
         // Every replica has joined (owns some) and caches exactly what it owns.
         let stores_match = replicas.iter().all(|r| {
             let mine = owners.values().filter(|o| **o == r.id).count();
             mine > 0 && r.store.len() == mine
         });
-        if labelled && stores_match {
+        if labelled && hashed && stores_match {
             return owners;
         }
         assert!(

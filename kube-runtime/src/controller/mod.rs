@@ -77,7 +77,7 @@ use crate::{
     scheduler::{self, DefaultRateLimit, RateLimit, Scheduler},
     shard::{
         Shard,
-        drain::{Begin, Drain},
+        gate::{Begin, Gate},
     },
     watcher,
 };
@@ -105,7 +105,7 @@ pub struct Controller<K: Cacheable> {
     shutdown: Option<BoxFuture<'static, ()>>,
     grace: Duration,
     observe: Arc<dyn Observe>,
-    shard: Option<Arc<Drain>>,
+    shard: Option<Gate>,
 }
 
 impl<K: Cacheable> Debug for Controller<K> {
@@ -296,9 +296,9 @@ impl<K: Cacheable> Controller<K> {
     /// caches hold this replica's share only. Replaces any [`gate`](Self::gate).
     #[must_use]
     pub fn shard(mut self, shard: &Shard) -> Self {
-        let drain = Drain::new(shard);
-        self.gate = Some(drain.alive());
-        self.shard = Some(drain);
+        let gate = Gate::new(shard);
+        self.gate = Some(gate.alive());
+        self.shard = Some(gate);
         self
     }
 
@@ -368,7 +368,8 @@ impl<K: Cacheable> Controller<K> {
             timeout: self.readiness_timeout,
             deadline: None,
         };
-        let drainer = self.shard.clone().map(|d| d.run(self.store.clone(), self.dyntype.clone()).boxed());
+        let drainer =
+            self.shard.as_ref().and_then(|g| g.background(self.store.clone(), self.dyntype.clone()));
         let reconcile = sharded(self.shard, reconcile);
         let run = Run {
             store: self.store,
@@ -417,7 +418,7 @@ type Sharded<F, E> = Either<F, BoxFuture<'static, Result<Action, E>>>;
 /// `reconcile` as a shard member runs it: only for objects it owns, and cancelled (to be retried)
 /// when the membership is lost.
 fn sharded<K, Ctx, E, R, F>(
-    drain: Option<Arc<Drain>>,
+    gate: Option<Gate>,
     mut reconcile: R,
 ) -> impl FnMut(Arc<K>, Arc<Ctx>) -> Sharded<F, E> + Send + 'static
 where
@@ -428,14 +429,14 @@ where
     F: Future<Output = Result<Action, E>> + Send + 'static,
 {
     move |obj, ctx| {
-        let Some(drain) = &drain else { return Either::Left(reconcile(obj, ctx)) };
+        let Some(gate) = &gate else { return Either::Left(reconcile(obj, ctx)) };
         let key = ObjectRef::from_obj(&*obj);
-        match drain.begin(&key, &*obj) {
+        match gate.begin(&key, &*obj) {
             Begin::Skip => Either::Right(async { Ok(Action::await_change()) }.boxed()),
             Begin::Later => Either::Right(async { Ok(Action::requeue(RELEASED_RETRY)) }.boxed()),
             Begin::Run(guard) => {
                 let fut = reconcile(obj, ctx);
-                let mut alive = drain.alive();
+                let mut alive = gate.alive();
                 Either::Right(
                     async move {
                         let _running = guard;

@@ -1,6 +1,6 @@
-//! The replica's side of a move: reconciles run only for objects this replica owns and is not
-//! asked to let go, and an object asked for is let go (its labels removed) once none of its
-//! reconciles runs.
+//! The replica's side of a move under label assignment: reconciles run only for objects this
+//! replica owns and is not asked to let go, and an object asked for is let go (its labels
+//! removed) once none of its reconciles runs.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -10,19 +10,14 @@ use std::{
 
 use futures::StreamExt;
 use kube_client::Api;
-use kube_core::selector::ShardField;
 use kube_core::{
     Resource,
     params::{Patch, PatchParams},
 };
 use serde_json::{Value, json};
-use tokio::{sync::watch, time::Instant};
+use tokio::time::Instant;
 
-use super::{
-    Assignment, Config, Shard,
-    claims::{Claims, SlotGuard},
-    slots::Slots,
-};
+use super::{Config, Shard};
 use crate::reflector::{Cacheable, ObjectRef, Store};
 
 /// How often keys whose reconcile still runs are looked at again.
@@ -33,7 +28,6 @@ const RECHECK: Duration = Duration::from_millis(100);
 pub(crate) struct Drain {
     shard: Shard,
     config: Config,
-    alive: watch::Receiver<bool>,
     client: kube_client::Client,
     keys: Mutex<HashMap<ObjectRef, KeyState>>,
 }
@@ -56,30 +50,15 @@ enum Settled {
     Nothing,
 }
 
-/// Whether a reconcile may run, as [`Drain::begin`] decides.
+/// Whether a reconcile of a key may start, as [`Drain::begin`] decides.
 #[derive(Debug)]
-pub(crate) enum Begin {
+pub(crate) enum KeyStart {
     /// Run it; the guard marks it running until dropped.
-    Run(RunGuard),
-    /// Not ours (any more): skip it.
-    Skip,
-    /// Let go a moment ago and back without a drain request: try again shortly.
-    Later,
-}
-
-/// Marks one reconcile of a key as running.
-#[derive(Debug)]
-pub(crate) enum RunGuard {
-    /// Under label assignment: the key's count.
-    Key {
-        /// Counts down when dropped.
-        _running: KeyGuard,
-    },
-    /// Under server-side assignment: the slot's count.
-    Slot {
-        /// Counts down when dropped.
-        _running: SlotGuard,
-    },
+    Run(KeyGuard),
+    /// Not owned here, or asked to be let go.
+    NotOurs,
+    /// Let go a moment ago and back without a drain request.
+    JustLetGo,
 }
 
 /// Marks one reconcile of a key as running under label assignment.
@@ -106,15 +85,9 @@ impl Drain {
         Arc::new(Self {
             shard: shard.clone(),
             config: shard.config().clone(),
-            alive: shard.alive(),
             client: shard.client(),
             keys: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// This replica's membership: reconciles run only while it holds, and stop when it is lost.
-    pub(crate) fn alive(&self) -> watch::Receiver<bool> {
-        self.alive.clone()
     }
 
     fn owned_here(&self, obj: &impl Resource) -> bool {
@@ -126,43 +99,24 @@ impl Drain {
 
     /// Called as a reconcile of `obj` starts (under the same lock as the drain decision, so a
     /// reconcile never starts on an object already let go).
-    pub(crate) fn begin<K: Resource>(self: &Arc<Self>, key: &ObjectRef, obj: &K) -> Begin {
-        if let Assignment::Server(field) = self.config.assignment {
-            let meta = obj.meta();
-            let value = match field {
-                ShardField::Uid => meta.uid.as_deref(),
-                ShardField::Namespace => Some(meta.namespace.as_deref().unwrap_or_default()),
-            };
-            let claims: &Arc<Claims> = self.shard.claims();
-            return match value.and_then(|v| claims.begin(Slots::slot_of(v))) {
-                Some(guard) => Begin::Run(RunGuard::Slot { _running: guard }),
-                None => Begin::Skip,
-            };
-        }
+    pub(crate) fn begin<K: Resource>(self: &Arc<Self>, key: &ObjectRef, obj: &K) -> KeyStart {
         if !self.owned_here(obj) {
-            return Begin::Skip;
+            return KeyStart::NotOurs;
         }
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         match keys.get_mut(key) {
-            Some(KeyState::Released) => Begin::Later,
-            Some(KeyState::Running(n)) => {
-                *n += 1;
-                Begin::Run(RunGuard::Key { _running: KeyGuard { drain: self.clone(), key: key.clone() } })
-            }
+            Some(KeyState::Released) => return KeyStart::JustLetGo,
+            Some(KeyState::Running(n)) => *n += 1,
             None => {
                 keys.insert(key.clone(), KeyState::Running(1));
-                Begin::Run(RunGuard::Key { _running: KeyGuard { drain: self.clone(), key: key.clone() } })
             }
         }
+        KeyStart::Run(KeyGuard { drain: self.clone(), key: key.clone() })
     }
 
     /// Lets go of each object of `store` that carries a drain request, once none of its reconciles
     /// runs: removes the owner and drain labels, on the resourceVersion that asked for it.
     pub(crate) async fn run<K: Cacheable>(self: Arc<Self>, store: Store<K>, dyntype: K::DynamicType) {
-        if let Assignment::Server(_) = self.config.assignment {
-            // Nothing is labelled: the member's claim loop gives slots up.
-            return;
-        }
         let mut changes = store.subscribe_keys();
         let mut pending: BTreeSet<ObjectRef> = BTreeSet::new();
         // When each pending drain request was first seen.

@@ -64,8 +64,9 @@
 mod assigner;
 mod claims;
 mod config;
-pub(crate) mod drain;
+mod drain;
 mod follow;
+pub(crate) mod gate;
 mod member;
 mod observe;
 mod ring;
