@@ -1,6 +1,7 @@
 //! Leader election against a real kube-apiserver: three candidates on one Lease, sampled every
 //! 50 ms for 60 s while leaders are killed (task dropped, no release), frozen (requests stalled)
 //! and shut down gracefully. Never two leaders at a sampled instant; handovers within their bounds.
+//! A release that meets a conflict reads the Lease again and still gives it up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -262,4 +263,64 @@ async fn invalid_settings_are_refused_with_a_clear_error() {
         err.to_string().contains("lease duration (10s) must be greater than the renew deadline (10s)"),
         "{err}"
     );
+}
+
+/// A client that, the first time it sends a release (a PUT of the Lease with an empty holder),
+/// first has `bump` write to the Lease, so that the release meets a real 409 Conflict; counts
+/// the releases sent.
+fn conflicting_release(
+    client: Client,
+    bump: Api<Lease>,
+    releases: Arc<std::sync::atomic::AtomicUsize>,
+) -> Client {
+    client.with_layer(&tower::layer::layer_fn(move |inner: HttpService| {
+        let (bump, releases) = (bump.clone(), releases.clone());
+        tower::service_fn(move |req: http::Request<Bytes>| {
+            let (inner, bump, releases) = (inner.clone(), bump.clone(), releases.clone());
+            async move {
+                let body: Option<serde_json::Value> = serde_json::from_slice(req.body()).ok();
+                let holder =
+                    body.as_ref().and_then(|b| b.pointer("/spec/holderIdentity")).and_then(|h| h.as_str());
+                if req.method() == http::Method::PUT && holder == Some("") {
+                    let n = releases.fetch_add(1, Ordering::SeqCst);
+                    if n == 0 {
+                        let name =
+                            body.as_ref().and_then(|b| b.pointer("/metadata/name")).and_then(|n| n.as_str());
+                        let patch = serde_json::json!({"metadata": {"annotations": {"test/bumped": "yes"}}});
+                        let params = kube_client::api::PatchParams::default();
+                        bump.patch(name.unwrap(), &params, &kube_client::api::Patch::Merge(&patch))
+                            .await
+                            .unwrap();
+                    }
+                }
+                inner.oneshot(req).await
+            }
+        })
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_that_meets_a_conflict_reads_the_lease_again_and_gives_it_up() {
+    let env = shared();
+    let ns = tokio::task::spawn_blocking(|| env.create_unique_namespace("release")).await.unwrap().unwrap();
+    let admin: Api<Lease> = Api::namespaced(client_of(env), &ns);
+    let releases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let api: Api<Lease> =
+        Api::namespaced(conflicting_release(client_of(env), admin.clone(), releases.clone()), &ns);
+    let config = Config::new("release").identity("only").timing(LEASE, RENEW, RETRY);
+    let elector = LeaderElector::new(api, config).unwrap();
+    let leadership = elector.leadership();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(elector.run(async {
+        let _ = stopped.await;
+    }));
+    assert!(tokio::time::timeout(Duration::from_secs(30), leadership.acquired()).await.unwrap());
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
+    assert_eq!(releases.load(Ordering::SeqCst), 2, "the release conflicted once, then went through");
+    let lease = admin.get("release").await.unwrap();
+    let spec = lease.spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some(""), "released, not left to expire");
+    assert_eq!(lease.metadata.annotations.unwrap()["test/bumped"], "yes", "the conflicting write is kept");
 }
