@@ -13,10 +13,12 @@
 //!
 //! Scenarios (`--only list,informer,watch,controller,watches`):
 //! - `list`: one LIST of every Pod, typed, managedFields cut at decode (ours), metadata only;
-//!   client-go over protobuf (its default) and JSON.
+//!   ours and client-go over protobuf (client-go's default) and JSON.
 //! - `informer`: a reflector/informer syncs, then absorbs `--updates` changes made by this
 //!   runner; time to sync, peak and steady RSS, CPU.
 //! - `watch`: the rate at which a watch from resourceVersion 0 is absorbed into a map.
+//!
+//! Ours runs the list, informer and watch scenarios over protobuf too (the `ours proto` rows).
 //! - `controller`: a controller (controller-runtime for Go) over `--objects` ConfigMaps: the
 //!   first pass (start to every object reconciled once), then `--churn` writes at 100/s, each
 //!   stamped with its time, and each reconcile's delay after the stamp (p50, p99).
@@ -364,6 +366,8 @@ fn scenarios(p: &Programs, a: &Args, pod_kb: f64, mf_kb: f64) -> Vec<Scenario> {
                 variant("ours", typed, o, "list"),
                 variant("ours stream", typed, o, "list-stream"),
                 variant("ours no-mf", typed, o, "list-nomf"),
+                variant("ours proto stream", typed, o, "list-stream-proto"),
+                variant("ours proto no-mf", typed, o, "list-nomf-proto"),
                 variant("ours meta", meta, o, "list-meta"),
                 variant("kube-rs", ["", ""], k, "list"),
                 variant("kube-rs meta", ["", ""], k, "list-meta"),
@@ -381,6 +385,7 @@ fn scenarios(p: &Programs, a: &Args, pod_kb: f64, mf_kb: f64) -> Vec<Scenario> {
             metrics: &["sync_s", "absorb_s", "cpu_s", "peak_rss_mb", "steady_rss_mb", "server_cpu_s"],
             rows: vec![
                 variant("ours", ["kube-rs", "client-go"], o, "informer"),
+                variant("ours proto", ["kube-rs", "client-go"], o, "informer-proto"),
                 variant("kube-rs", ["", ""], k, "informer"),
                 variant("client-go", ["", ""], g, "informer"),
             ],
@@ -392,6 +397,7 @@ fn scenarios(p: &Programs, a: &Args, pod_kb: f64, mf_kb: f64) -> Vec<Scenario> {
             rows: vec![
                 variant("ours", ["kube-rs", "client-go proto"], o, "watch"),
                 variant("ours no-mf", ["kube-rs", "client-go proto"], o, "watch-nomf"),
+                variant("ours proto", ["kube-rs", "client-go proto"], o, "watch-proto"),
                 variant("kube-rs", ["", ""], k, "watch"),
                 variant("client-go proto", ["", ""], g, "watch"),
                 variant("client-go json", ["", ""], g, "watch-json"),
@@ -732,9 +738,24 @@ fn targets(a: &Args, results: &[Results]) {
             ratio(r, "ours stream", "client-go proto", "cpu_s"),
             1.0,
         );
+        check(
+            "LIST CPU ours proto stream / client-go proto".into(),
+            ratio(r, "ours proto stream", "client-go proto", "cpu_s"),
+            1.0,
+        );
     }
     if let Some(r) = find("informer") {
         check("informer sync time ours / client-go".into(), ratio(r, "ours", "client-go", "sync_s"), 1.0);
+        check(
+            "informer sync time ours proto / client-go".into(),
+            ratio(r, "ours proto", "client-go", "sync_s"),
+            1.0,
+        );
+        check(
+            "reflector peak RSS ours proto / client-go".into(),
+            ratio(r, "ours proto", "client-go", "peak_rss_mb"),
+            0.5,
+        );
         check("reflector peak RSS ours / kube-rs".into(), ratio(r, "ours", "kube-rs", "peak_rss_mb"), 0.25);
         check(
             "reflector peak RSS ours / client-go".into(),

@@ -22,12 +22,17 @@ use kube_client::{
 use kube_runtime::{reflector, watcher};
 
 const USAGE: &str =
-    "usage: peer_ours list|list-stream|list-nomf|list-meta|informer|watch|watch-nomf|watches|controller";
+    "usage: peer_ours list|list-stream|list-nomf|list-meta|informer|watch|watch-nomf|watches|controller
+  a `-proto` suffix reads protobuf (`Client::with_protobuf`), e.g. `list-stream-proto`";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let scenario = std::env::args().nth(1).context(USAGE)?;
-    let client = Client::try_default().await.context("a client from $KUBECONFIG")?;
+    let arg = std::env::args().nth(1).context(USAGE)?;
+    let (scenario, protobuf) = match arg.strip_suffix("-proto") {
+        Some(s) => (s.to_owned(), true),
+        None => (arg, false),
+    };
+    let client = Client::try_default().await.context("a client from $KUBECONFIG")?.with_protobuf(protobuf);
     let pods: Api<Pod> = Api::all(client.clone());
     match scenario.as_str() {
         // The whole list decoded at once, as the peers do.
