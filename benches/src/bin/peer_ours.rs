@@ -100,7 +100,7 @@ async fn informer(pods: Api<Pod>) -> anyhow::Result<()> {
 /// cache) into a map; reports the rate.
 async fn watch(client: &Client, pods: &Api<Pod>, options: DecodeOptions) -> anyhow::Result<()> {
     let want = peer::pods();
-    let request = pods.request_builder().watch(&WatchParams::default(), "0")?;
+    let request = pods.negotiate(pods.request_builder().watch(&WatchParams::default(), "0")?);
     let mut events = Box::pin(client.request_events::<Pod>(request, options).await?);
     let mut store = HashMap::with_capacity(want);
     let mut first = None;
