@@ -167,11 +167,23 @@ examples: control-plane
     run "$ex/admission_webhook" --demo | tee "$dir/webhook"; grep -q "^refused cm/secrets: .*must not hold passwords" "$dir/webhook"
     echo; echo "examples: all ran"
 
-# Build the Foo controller with the deployment profile, and the same controller written with
-# kube-rs 5, and print both sizes.
+# Build the Foo controller with the deployment profile, the same controller written with
+# kube-rs 5, and with controller-runtime (Go, stripped and static), and print the three sizes.
 size:
     cargo build -q --profile deploy -p examples --example foo_controller
     cargo build -q --profile deploy -p kube-benches --bin kube_rs_foo_controller
     @ours=$(stat -c %s "$CARGO_TARGET_DIR/deploy/examples/foo_controller"); \
      peer=$(stat -c %s "$CARGO_TARGET_DIR/deploy/kube_rs_foo_controller"); \
-     awk -v o=$ours -v p=$peer 'BEGIN { printf "Foo controller, deploy profile: ours %.1f MB, kube-rs 5 %.1f MB (ours / kube-rs %.2f)\n", o/1e6, p/1e6, o/p }'
+     go=$(stat -c %s "$(tools/peer-client-go/foo-controller/build.sh)"); \
+     awk -v o=$ours -v p=$peer -v g=$go 'BEGIN { \
+       printf "Foo controller (Rust: deploy profile; Go: CGO_ENABLED=0 -trimpath -ldflags \"-s -w\")\n"; \
+       printf "  ours                        %6.2f MB  (%d bytes)\n", o/1e6, o; \
+       printf "  kube-rs 5                   %6.2f MB  (%d bytes)\n", p/1e6, p; \
+       printf "  controller-runtime v0.25.3  %6.2f MB  (%d bytes)\n", g/1e6, g; \
+       printf "  ours / kube-rs %.2f, ours / controller-runtime %.2f\n", o/p, o/g }'
+
+# Cold build time of the same Foo controller in the three stacks: ours and kube-rs 5 with the
+# deploy profile in fresh target dirs, controller-runtime with an empty GOCACHE (downloaded
+# sources kept); see benches/size/cold_build.sh. Heavy: run it alone.
+bench-cold-build:
+    benches/size/cold_build.sh
