@@ -19,7 +19,11 @@ use kube_client::client::{
 const PODS: usize = 10_000;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../kube-core/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/../kube-core/tests/fixtures/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    ))
+    .unwrap()
 }
 
 fn varint(mut v: u64, out: &mut Vec<u8>) {

@@ -16,7 +16,7 @@ use kube_core::{
 use serde::de::DeserializeOwned;
 
 fn fixture(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    let dir = format!("{}/tests/fixtures/", std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let pb = std::fs::read(format!("{dir}{name}.pb")).unwrap();
     let json = std::fs::read(format!("{dir}{name}.pb.json")).unwrap();
     (pb, json)

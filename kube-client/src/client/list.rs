@@ -602,7 +602,11 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../kube-core/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../kube-core/tests/fixtures/{name}",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap()
+        ))
+        .unwrap()
     }
 
     #[test]

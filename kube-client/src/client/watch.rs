@@ -162,8 +162,11 @@ mod tests {
     }
 
     fn configmap_envelope() -> Vec<u8> {
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../kube-core/tests/fixtures/configmap.pb"))
-            .unwrap()
+        std::fs::read(format!(
+            "{}/../kube-core/tests/fixtures/configmap.pb",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap()
+        ))
+        .unwrap()
     }
 
     fn decode_pb(chunks: Vec<Bytes>) -> Vec<Result<WatchEvent<ConfigMap>, Error>> {
