@@ -2,6 +2,7 @@
 //! equal (gets, lists, metadata-only lists), a protobuf watch gives the same events as a JSON
 //! watch, errors arrive as `Status`, and custom resources fall back to JSON.
 
+#![cfg(feature = "protobuf")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -27,6 +27,7 @@ pub mod json_patch;
 pub mod metadata;
 pub mod object;
 pub mod params;
+#[cfg(feature = "protobuf")]
 pub mod protobuf;
 pub mod request;
 pub mod resource;

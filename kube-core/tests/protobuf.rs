@@ -1,6 +1,7 @@
 //! The fixtures encoded by the Go API machinery (`tools/protogen -fixtures`) in protobuf and in
 //! JSON decode to the same objects.
 
+#![cfg(feature = "protobuf")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Debug;

@@ -167,6 +167,18 @@ impl<K: Resource> Api<K> {
     /// negotiates: protobuf (then JSON) when protobuf is on and the server has it for this
     /// type, or for metadata-only reads; unchanged otherwise (writes, JSON settings, custom
     /// resources, other Accept headers).
+    ///
+    /// Without the `protobuf` feature, every request is returned unchanged (JSON).
+    #[cfg(not(feature = "protobuf"))]
+    pub fn negotiate(&self, req: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+        req
+    }
+
+    /// Gives a read request built from [`Api::request_builder`] the Accept header this handle
+    /// negotiates: protobuf (then JSON) when protobuf is on and the server has it for this
+    /// type, or for metadata-only reads; unchanged otherwise (writes, JSON settings, custom
+    /// resources, other Accept headers).
+    #[cfg(feature = "protobuf")]
     pub fn negotiate(&self, mut req: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
         use kube_core::{metadata, protobuf};
         if !self.protobuf.unwrap_or(self.client.protobuf()) || req.method() != http::Method::GET {

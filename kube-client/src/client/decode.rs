@@ -50,11 +50,14 @@ pub enum Format {
 impl Format {
     /// The format a `Content-Type` header names: protobuf for Kubernetes protobuf, JSON for
     /// anything else (or none).
+    /// Without the `protobuf` feature, always JSON (protobuf is never asked for then).
     pub fn of(content_type: Option<&http::HeaderValue>) -> Self {
-        match content_type.and_then(|v| v.to_str().ok()) {
-            Some(t) if kube_core::protobuf::is_protobuf(t) => Format::Protobuf,
-            _ => Format::Json,
+        #[cfg(feature = "protobuf")]
+        if content_type.and_then(|v| v.to_str().ok()).is_some_and(kube_core::protobuf::is_protobuf) {
+            return Format::Protobuf;
         }
+        let _ = content_type;
+        Format::Json
     }
 
     /// The format of a response's body.
@@ -63,6 +66,7 @@ impl Format {
     }
 }
 
+#[cfg(feature = "protobuf")]
 impl From<DecodeOptions> for kube_core::protobuf::Options {
     fn from(options: DecodeOptions) -> Self {
         let proto = kube_core::protobuf::Options::default();
@@ -82,11 +86,19 @@ pub fn decode_as<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     match format {
         Format::Json => decode(bytes, uri, options),
+        #[cfg(feature = "protobuf")]
         Format::Protobuf => kube_core::protobuf::from_envelope(bytes, options.into())
             .map_err(|e| protobuf_error(uri, &e, Some(bytes.len()))),
+        #[cfg(not(feature = "protobuf"))]
+        Format::Protobuf => Err(Error::Decode {
+            uri: uri.to_string(),
+            source: "a protobuf document, but this build has no protobuf support (the `protobuf` feature)"
+                .into(),
+        }),
     }
 }
 
+#[cfg(feature = "protobuf")]
 /// A protobuf decoding error of a document of `len` bytes (`None`: of a stream) read from `uri`.
 pub(crate) fn protobuf_error(uri: &str, cause: &kube_core::protobuf::Error, len: Option<usize>) -> Error {
     let cause = redact_quoted(&cause.to_string());

@@ -74,6 +74,7 @@ where
     })
 }
 
+#[cfg(feature = "protobuf")]
 /// Decodes a protobuf list body (read from `uri`) item by item as its bytes arrive, like
 /// [`list_items`] does JSON: memory stays at one item. An item that does not decode is yielded
 /// as an error and the list goes on; a malformed body, an item over [`MAX_LIST_VALUE_BYTES`] or
@@ -597,58 +598,63 @@ mod tests {
         assert_eq!(items, whole.items);
     }
 
-    fn pb_chunks(bytes: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, Error>> + Send + use<> {
-        stream::iter(bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
-    }
+    #[cfg(feature = "protobuf")]
+    mod protobuf_tests {
+        use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../kube-core/tests/fixtures/{name}",
-            std::env::var("CARGO_MANIFEST_DIR").unwrap()
-        ))
-        .unwrap()
-    }
+        fn pb_chunks(bytes: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, Error>> + Send + use<> {
+            stream::iter(bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
+        }
 
-    #[test]
-    fn protobuf_lists_give_the_same_parts_as_json() {
-        let (pb, json) = (fixture("configmap-list-page.pb"), fixture("configmap-list-page.pb.json"));
-        let read_all = |options| {
-            let from_pb: Vec<_> = block_on(
-                protobuf_list_items::<ConfigMap, _>(pb_chunks(&pb, 5), "/u".into(), options).collect(),
-            );
-            let from_json = read(vec![Bytes::from(json.clone())], options, MAX_LIST_VALUE_BYTES);
-            let ok = |parts: Vec<Result<ListPart<ConfigMap>, Error>>| {
-                parts.into_iter().map(Result::unwrap).collect::<Vec<_>>()
+        fn fixture(name: &str) -> Vec<u8> {
+            std::fs::read(format!(
+                "{}/../kube-core/tests/fixtures/{name}",
+                std::env::var("CARGO_MANIFEST_DIR").unwrap()
+            ))
+            .unwrap()
+        }
+
+        #[test]
+        fn protobuf_lists_give_the_same_parts_as_json() {
+            let (pb, json) = (fixture("configmap-list-page.pb"), fixture("configmap-list-page.pb.json"));
+            let read_all = |options| {
+                let from_pb: Vec<_> = block_on(
+                    protobuf_list_items::<ConfigMap, _>(pb_chunks(&pb, 5), "/u".into(), options).collect(),
+                );
+                let from_json = read(vec![Bytes::from(json.clone())], options, MAX_LIST_VALUE_BYTES);
+                let ok = |parts: Vec<Result<ListPart<ConfigMap>, Error>>| {
+                    parts.into_iter().map(Result::unwrap).collect::<Vec<_>>()
+                };
+                (ok(from_pb), ok(from_json))
             };
-            (ok(from_pb), ok(from_json))
-        };
-        let (from_pb, from_json) = read_all(DecodeOptions::default());
-        assert!(from_pb.len() > 1 && matches!(from_pb.last(), Some(ListPart::End(_))));
-        assert_eq!(from_pb, from_json);
-        let (from_pb, from_json) = read_all(DecodeOptions::default().drop_managed_fields());
-        assert_eq!(from_pb, from_json);
-    }
+            let (from_pb, from_json) = read_all(DecodeOptions::default());
+            assert!(from_pb.len() > 1 && matches!(from_pb.last(), Some(ListPart::End(_))));
+            assert_eq!(from_pb, from_json);
+            let (from_pb, from_json) = read_all(DecodeOptions::default().drop_managed_fields());
+            assert_eq!(from_pb, from_json);
+        }
 
-    #[test]
-    fn a_malformed_protobuf_list_ends_with_an_error() {
-        let mut pb = fixture("configmap-list-page.pb");
-        pb.truncate(pb.len() - 3);
-        let parts: Vec<_> = block_on(
-            protobuf_list_items::<ConfigMap, _>(
-                pb_chunks(&pb, 64),
-                "/api/v1/configmaps".into(),
-                Default::default(),
-            )
-            .collect(),
-        );
-        let err = parts.iter().find_map(|p| p.as_ref().err()).expect("an error");
-        assert!(err.to_string().contains("/api/v1/configmaps"), "{err}");
-        assert!(parts.last().unwrap().is_err(), "the error ends the list");
-        let not_pb: Vec<_> = block_on(
-            protobuf_list_items::<ConfigMap, _>(pb_chunks(b"{}", 1), "/u".into(), Default::default())
+        #[test]
+        fn a_malformed_protobuf_list_ends_with_an_error() {
+            let mut pb = fixture("configmap-list-page.pb");
+            pb.truncate(pb.len() - 3);
+            let parts: Vec<_> = block_on(
+                protobuf_list_items::<ConfigMap, _>(
+                    pb_chunks(&pb, 64),
+                    "/api/v1/configmaps".into(),
+                    Default::default(),
+                )
                 .collect(),
-        );
-        assert_eq!(not_pb.len(), 1);
-        assert!(not_pb[0].as_ref().unwrap_err().to_string().contains("magic"));
+            );
+            let err = parts.iter().find_map(|p| p.as_ref().err()).expect("an error");
+            assert!(err.to_string().contains("/api/v1/configmaps"), "{err}");
+            assert!(parts.last().unwrap().is_err(), "the error ends the list");
+            let not_pb: Vec<_> = block_on(
+                protobuf_list_items::<ConfigMap, _>(pb_chunks(b"{}", 1), "/u".into(), Default::default())
+                    .collect(),
+            );
+            assert_eq!(not_pb.len(), 1);
+            assert!(not_pb[0].as_ref().unwrap_err().to_string().contains("magic"));
+        }
     }
 }

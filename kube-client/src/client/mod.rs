@@ -131,7 +131,8 @@ impl Client {
     /// protobuf for them), except metadata-only reads, served in protobuf for every type; any
     /// answer in JSON is decoded as JSON. Writes send JSON. Off by default; see
     /// [`Config::protobuf`](crate::Config::protobuf) and
-    /// [`Api::with_protobuf`](crate::Api::with_protobuf).
+    /// [`Api::with_protobuf`](crate::Api::with_protobuf). Needs the `protobuf` feature (a
+    /// default one); without it reads stay JSON whatever this says.
     #[must_use]
     pub fn with_protobuf(self, protobuf: bool) -> Self {
         Self { protobuf, ..self }
@@ -295,10 +296,17 @@ impl Client {
             let resp = this.send_checked(req).await?;
             let format = Format::of_headers(resp.headers());
             let body = body_stream(resp.into_body(), path.clone());
+            #[cfg(feature = "protobuf")]
             if format == Format::Protobuf {
                 return Ok(list::protobuf_list_items(body, path, options).left_stream());
             }
-            Ok(list::list_items(body, path, options).right_stream())
+            #[cfg(feature = "protobuf")]
+            return Ok(list::list_items(body, path, options).right_stream());
+            #[cfg(not(feature = "protobuf"))]
+            {
+                let _ = format;
+                Ok(list::list_items(body, path, options))
+            }
         }
     }
 
@@ -333,6 +341,7 @@ impl Client {
             let path = uri_path(req.uri());
             let (bytes, format) = this.request_body(req).await?;
             let options = DecodeOptions::default();
+            #[cfg(feature = "protobuf")]
             if format == Format::Protobuf {
                 let env = kube_core::protobuf::Envelope::parse(&bytes)
                     .map_err(|e| decode::protobuf_error(&path, &e, Some(bytes.len())))?;
@@ -397,11 +406,18 @@ impl Client {
             let resp = this.send_checked(uncompressed(req)).await?;
             let format = Format::of_headers(resp.headers());
             let body = body_stream(resp.into_body(), path.clone());
+            #[cfg(feature = "protobuf")]
             if format == Format::Protobuf {
                 // Boxed: the JSON event stream is `Unpin`, and callers may rely on it.
                 return Ok(watch::protobuf_events(body, path, options).boxed().left_stream());
             }
-            Ok(watch::events(body, path, options).right_stream())
+            #[cfg(feature = "protobuf")]
+            return Ok(watch::events(body, path, options).right_stream());
+            #[cfg(not(feature = "protobuf"))]
+            {
+                let _ = format;
+                Ok(watch::events(body, path, options))
+            }
         }
     }
 }
@@ -457,7 +473,10 @@ async fn status_of(resp: Response<Body>, path: String) -> Status {
     }
     let status = match format {
         Format::Json => serde_json::from_slice::<Status>(&bytes).ok(),
+        #[cfg(feature = "protobuf")]
         Format::Protobuf => kube_core::protobuf::from_envelope::<Status>(&bytes, Default::default()).ok(),
+        #[cfg(not(feature = "protobuf"))]
+        Format::Protobuf => None,
     };
     if let Some(mut status) = status
         && (status.code != 0 || !status.reason.is_empty() || !status.message.is_empty())

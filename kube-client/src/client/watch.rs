@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::{
     Error,
     client::{
-        decode::{DecodeOptions, decode, protobuf_error},
+        decode::{DecodeOptions, decode},
         lines::Lines,
     },
 };
@@ -30,6 +30,7 @@ where
     Lines::new(body, uri).map(move |line| line.and_then(|l| decode(&l, &path, options)))
 }
 
+#[cfg(feature = "protobuf")]
 /// The events of a protobuf watch body (`application/vnd.kubernetes.protobuf;stream=watch`):
 /// frames of a 4-byte big-endian length and a `WatchEvent` whose object is an embedded
 /// envelope. A frame that does not decode yields an error and the stream goes on; a length
@@ -45,6 +46,8 @@ where
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
     use kube_core::protobuf::{FrameDecoder, watch_event};
+
+    use crate::client::decode::protobuf_error;
     let state = (Box::pin(body), FrameDecoder::default(), false);
     futures::stream::unfold(state, move |(mut body, mut frames, done)| {
         let uri = uri.clone();
@@ -142,72 +145,78 @@ mod tests {
         assert!(decode(vec![]).is_empty());
     }
 
-    /// Protobuf: a field of `data`, then a watch frame of `type` holding `envelope`.
-    fn pb_field(number: u64, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for mut v in [number << 3 | 2, data.len() as u64] {
-            while v >= 0x80 {
-                out.push((v as u8 & 0x7f) | 0x80);
-                v >>= 7;
+    #[cfg(feature = "protobuf")]
+    mod protobuf_tests {
+        use super::*;
+
+        /// Protobuf: a field of `data`, then a watch frame of `type` holding `envelope`.
+        fn pb_field(number: u64, data: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for mut v in [number << 3 | 2, data.len() as u64] {
+                while v >= 0x80 {
+                    out.push((v as u8 & 0x7f) | 0x80);
+                    v >>= 7;
+                }
+                out.push(v as u8);
             }
-            out.push(v as u8);
+            out.extend_from_slice(data);
+            out
         }
-        out.extend_from_slice(data);
-        out
-    }
 
-    fn pb_frame(kind: &str, envelope: &[u8]) -> Vec<u8> {
-        let event = [pb_field(1, kind.as_bytes()), pb_field(2, &pb_field(1, envelope))].concat();
-        [(event.len() as u32).to_be_bytes().to_vec(), event].concat()
-    }
-
-    fn configmap_envelope() -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../kube-core/tests/fixtures/configmap.pb",
-            std::env::var("CARGO_MANIFEST_DIR").unwrap()
-        ))
-        .unwrap()
-    }
-
-    fn decode_pb(chunks: Vec<Bytes>) -> Vec<Result<WatchEvent<ConfigMap>, Error>> {
-        let body = stream::iter(chunks.into_iter().map(Ok));
-        block_on(protobuf_events(body, "/api/v1/configmaps".into(), DecodeOptions::default()).collect())
-    }
-
-    #[test]
-    fn protobuf_frames_decode_however_the_bytes_are_chunked() {
-        let cm = configmap_envelope();
-        let bytes = [pb_frame("ADDED", &cm), pb_frame("MODIFIED", &cm), pb_frame("DELETED", &cm)].concat();
-        for size in [1, 3, 4, 5, 64, 1000, bytes.len()] {
-            let chunks = bytes.chunks(size).map(Bytes::copy_from_slice).collect();
-            assert_eq!(types(&decode_pb(chunks)), ["ADDED", "MODIFIED", "DELETED"], "chunks of {size}");
+        fn pb_frame(kind: &str, envelope: &[u8]) -> Vec<u8> {
+            let event = [pb_field(1, kind.as_bytes()), pb_field(2, &pb_field(1, envelope))].concat();
+            [(event.len() as u32).to_be_bytes().to_vec(), event].concat()
         }
-        let want: ConfigMap = kube_core::protobuf::from_envelope(&cm, Default::default()).unwrap();
-        match &decode_pb(vec![Bytes::from(bytes)])[0] {
-            Ok(WatchEvent::Added(got)) => assert_eq!(got, &want),
-            other => panic!("expected ADDED, got {other:?}"),
-        }
-    }
 
-    #[test]
-    fn bad_protobuf_frames_are_errors_and_framing_errors_end_the_stream() {
-        let cm = configmap_envelope();
-        // A frame that does not decode, then a good one: the stream goes on.
-        let garbage = [4u32.to_be_bytes().to_vec(), vec![0xff; 4]].concat();
-        let evs = decode_pb(vec![Bytes::from([garbage, pb_frame("ADDED", &cm)].concat())]);
-        assert_eq!(types(&evs), ["decode-error", "ADDED"]);
-        let msg = evs[0].as_ref().unwrap_err().to_string();
-        assert!(msg.contains("/api/v1/configmaps") && msg.contains("protobuf"), "{msg}");
-        // A length over the limit: an error, nothing allocated, and the end.
-        let huge = [u32::MAX.to_be_bytes().to_vec(), pb_frame("ADDED", &cm)].concat();
-        let evs = decode_pb(vec![Bytes::from(huge)]);
-        assert_eq!(types(&evs), ["decode-error"]);
-        assert!(evs[0].as_ref().unwrap_err().to_string().contains("over the limit"));
-        // A body that ends inside a frame.
-        let mut cut = pb_frame("ADDED", &cm);
-        cut.truncate(cut.len() - 2);
-        let evs = decode_pb(vec![Bytes::from([pb_frame("ADDED", &cm), cut].concat())]);
-        assert_eq!(types(&evs), ["ADDED", "decode-error"]);
-        assert!(decode_pb(vec![]).is_empty());
+        fn configmap_envelope() -> Vec<u8> {
+            std::fs::read(format!(
+                "{}/../kube-core/tests/fixtures/configmap.pb",
+                std::env::var("CARGO_MANIFEST_DIR").unwrap()
+            ))
+            .unwrap()
+        }
+
+        fn decode_pb(chunks: Vec<Bytes>) -> Vec<Result<WatchEvent<ConfigMap>, Error>> {
+            let body = stream::iter(chunks.into_iter().map(Ok));
+            block_on(protobuf_events(body, "/api/v1/configmaps".into(), DecodeOptions::default()).collect())
+        }
+
+        #[test]
+        fn protobuf_frames_decode_however_the_bytes_are_chunked() {
+            let cm = configmap_envelope();
+            let bytes =
+                [pb_frame("ADDED", &cm), pb_frame("MODIFIED", &cm), pb_frame("DELETED", &cm)].concat();
+            for size in [1, 3, 4, 5, 64, 1000, bytes.len()] {
+                let chunks = bytes.chunks(size).map(Bytes::copy_from_slice).collect();
+                assert_eq!(types(&decode_pb(chunks)), ["ADDED", "MODIFIED", "DELETED"], "chunks of {size}");
+            }
+            let want: ConfigMap = kube_core::protobuf::from_envelope(&cm, Default::default()).unwrap();
+            match &decode_pb(vec![Bytes::from(bytes)])[0] {
+                Ok(WatchEvent::Added(got)) => assert_eq!(got, &want),
+                other => panic!("expected ADDED, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn bad_protobuf_frames_are_errors_and_framing_errors_end_the_stream() {
+            let cm = configmap_envelope();
+            // A frame that does not decode, then a good one: the stream goes on.
+            let garbage = [4u32.to_be_bytes().to_vec(), vec![0xff; 4]].concat();
+            let evs = decode_pb(vec![Bytes::from([garbage, pb_frame("ADDED", &cm)].concat())]);
+            assert_eq!(types(&evs), ["decode-error", "ADDED"]);
+            let msg = evs[0].as_ref().unwrap_err().to_string();
+            assert!(msg.contains("/api/v1/configmaps") && msg.contains("protobuf"), "{msg}");
+            // A length over the limit: an error, nothing allocated, and the end.
+            let huge = [u32::MAX.to_be_bytes().to_vec(), pb_frame("ADDED", &cm)].concat();
+            let evs = decode_pb(vec![Bytes::from(huge)]);
+            assert_eq!(types(&evs), ["decode-error"]);
+            assert!(evs[0].as_ref().unwrap_err().to_string().contains("over the limit"));
+            // A body that ends inside a frame.
+            let mut cut = pb_frame("ADDED", &cm);
+            cut.truncate(cut.len() - 2);
+            let evs = decode_pb(vec![Bytes::from([pb_frame("ADDED", &cm), cut].concat())]);
+            assert_eq!(types(&evs), ["ADDED", "decode-error"]);
+            assert!(decode_pb(vec![]).is_empty());
+        }
     }
 }

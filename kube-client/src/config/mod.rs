@@ -115,7 +115,8 @@ pub struct Config {
     /// watches that do not; `None` for none.
     pub watch_progress_timeout: Option<Duration>,
     /// Ask for protobuf on reads of built-in types (see
-    /// [`Client::with_protobuf`](crate::Client::with_protobuf)); off by default.
+    /// [`Client::with_protobuf`](crate::Client::with_protobuf)); off by default. Needs the
+    /// `protobuf` feature (a default one); without it reads stay JSON.
     pub protobuf: bool,
 }
 
