@@ -420,7 +420,8 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     let env = Envelope::parse(raw)?;
                     MessageDe::from_envelope(&env, self.depth + 1, self.ctx)?.deserialize_any(visitor)
                 } else {
-                    let mut json = serde_json::Deserializer::from_slice(raw);
+                    // Checked as UTF-8 at once, the JSON's strings are not checked one by one.
+                    let mut json = serde_json::Deserializer::from_str(utf8(raw)?);
                     de::Deserializer::deserialize_any(&mut json, visitor).map_err(Error::Json)
                 }
             }
