@@ -115,7 +115,12 @@ enum Pending<'de> {
     One(&'static Field, Value<'de>),
     /// A repeated or map field whose first entry starts at `from` in `buf`, its entries in one
     /// run when `run`.
-    All { field: &'static Field, buf: &'de [u8], from: usize, run: bool },
+    All {
+        field: &'static Field,
+        buf: &'de [u8],
+        from: usize,
+        run: bool,
+    },
 }
 
 struct Fields<'de> {

@@ -20,7 +20,9 @@ pub(crate) fn rfc3339_in(seconds: i64, nanos: i32, micro: bool, out: &mut [u8; R
     let ([mo1, mo2], [d1, d2]) = (two(m), two(d));
     let ([h1, h2], [mi1, mi2], [s1, s2]) = (two(secs / 3600), two(secs / 60 % 60), two(secs % 60));
     *out = *b"0000-00-00T00:00:00.000000Z";
-    out[..19].copy_from_slice(&[y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2]);
+    out[..19].copy_from_slice(&[
+        y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2,
+    ]);
     let len = if micro {
         let mut micros = nanos.clamp(0, 999_999_999) as u32 / 1000;
         for i in (20..26).rev() {
