@@ -1,7 +1,10 @@
 //! Decoding a list page of 10,000 Pods, JSON next to protobuf, through kube-client's list
 //! decoders (item by item, as `Api::list_all` and the watcher read lists), with and without
 //! managedFields. The bytes are the Go API machinery's encodings of the same Pod
-//! (`kube-core/tests/fixtures/pod.pb` and `pod.pb.json`, written by `tools/protogen`).
+//! (`kube-core/tests/fixtures/pod.pb` and `pod.pb.json`, written by `tools/protogen`): a small
+//! Pod whose managedFields are most of it (`list_10k_pods`), and the realistic Pod of
+//! `kube_benches::pods` that `just bench-peers` lists, with conditions, container statuses,
+//! probes and volumes (`pod-realistic`, `list_10k_realistic_pods`).
 //!
 //! Run with `cargo bench -p kube-benches --bench protobuf` (or `just bench`).
 
@@ -40,9 +43,9 @@ fn field(number: u64, data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(data);
 }
 
-/// A PodList of `n` copies of the fixture Pod, as JSON and as protobuf.
-fn lists(n: usize) -> (Bytes, Bytes) {
-    let json_pod = fixture("pod.pb.json");
+/// A PodList of `n` copies of the fixture Pod `name`, as JSON and as protobuf.
+fn lists(name: &str, n: usize) -> (Bytes, Bytes) {
+    let json_pod = fixture(&format!("{name}.pb.json"));
     let json_pod = std::str::from_utf8(&json_pod).unwrap().trim();
     let mut json =
         String::from(r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":["#);
@@ -54,7 +57,7 @@ fn lists(n: usize) -> (Bytes, Bytes) {
     }
     json.push_str("]}");
 
-    let pb_pod = fixture("pod.pb");
+    let pb_pod = fixture(&format!("{name}.pb"));
     let pod = kube_core::protobuf::Envelope::parse(&pb_pod).unwrap().raw.to_vec();
     let mut raw = Vec::with_capacity(n * (pod.len() + 4) + 16);
     let mut meta = Vec::new();
@@ -95,25 +98,27 @@ fn protobuf_list(body: &Bytes, options: DecodeOptions) -> usize {
 }
 
 fn main() {
-    let (json, pb) = lists(PODS);
-    assert_eq!(json_list(&json, DecodeOptions::default()), PODS);
-    assert_eq!(protobuf_list(&pb, DecodeOptions::default()), PODS);
-    println!(
-        "a list of {PODS} Pods: {:.1} MB of JSON, {:.1} MB of protobuf ({:.2}x)",
-        json.len() as f64 / 1e6,
-        pb.len() as f64 / 1e6,
-        json.len() as f64 / pb.len() as f64
-    );
     let mut c = Criterion::default().sample_size(10).configure_from_args();
-    let mut group = c.benchmark_group("list_10k_pods");
-    group.throughput(Throughput::Elements(PODS as u64));
-    for (label, options) in [
-        ("", DecodeOptions::default()),
-        ("_drop_managed_fields", DecodeOptions::default().drop_managed_fields()),
-    ] {
-        group.bench_function(format!("json{label}"), |b| b.iter(|| json_list(&json, options)));
-        group.bench_function(format!("protobuf{label}"), |b| b.iter(|| protobuf_list(&pb, options)));
+    for (fixture, group) in [("pod", "list_10k_pods"), ("pod-realistic", "list_10k_realistic_pods")] {
+        let (json, pb) = lists(fixture, PODS);
+        assert_eq!(json_list(&json, DecodeOptions::default()), PODS);
+        assert_eq!(protobuf_list(&pb, DecodeOptions::default()), PODS);
+        println!(
+            "a list of {PODS} {fixture}: {:.1} MB of JSON, {:.1} MB of protobuf ({:.2}x)",
+            json.len() as f64 / 1e6,
+            pb.len() as f64 / 1e6,
+            json.len() as f64 / pb.len() as f64
+        );
+        let mut group = c.benchmark_group(group);
+        group.throughput(Throughput::Elements(PODS as u64));
+        for (label, options) in [
+            ("", DecodeOptions::default()),
+            ("_drop_managed_fields", DecodeOptions::default().drop_managed_fields()),
+        ] {
+            group.bench_function(format!("json{label}"), |b| b.iter(|| json_list(&json, options)));
+            group.bench_function(format!("protobuf{label}"), |b| b.iter(|| protobuf_list(&pb, options)));
+        }
+        group.finish();
     }
-    group.finish();
     c.final_summary();
 }

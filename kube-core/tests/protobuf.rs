@@ -35,6 +35,8 @@ fn same<T: DeserializeOwned + PartialEq + Debug>(name: &str) -> T {
 fn objects_decode_as_their_json_does() {
     let pod: Pod = same("pod");
     assert!(pod.metadata.managed_fields.is_some());
+    let pod: Pod = same("pod-realistic");
+    assert_eq!(pod.status.and_then(|s| s.conditions).map(|c| c.len()), Some(5));
     same::<ConfigMap>("configmap");
     same::<Deployment>("deployment");
     same::<Deployment>("deployment-with-status");

@@ -10,7 +10,7 @@ use super::{
     Error,
     envelope::{Envelope, MAGIC, utf8},
     generated::PARTIAL_OBJECT_METADATA,
-    schema::{Field, Kind, Shape, by_kind, message},
+    schema::{Field, Kind, Message, Shape, by_kind, message},
     time,
     wire::{Reader, Value},
 };
@@ -52,7 +52,7 @@ impl<'de> MessageDe<'de> {
         if self.depth > MAX_DEPTH {
             return Err(Error::TooDeep(MAX_DEPTH));
         }
-        let level = Level { reader: Reader::new(self.buf), buf: self.buf, msg: self.msg, consumed: 0 };
+        let level = Level::new(self.buf, self.msg);
         Ok(Fields {
             levels: [level; MAX_INLINE],
             len: 1,
@@ -69,17 +69,58 @@ impl<'de> MessageDe<'de> {
 struct Level<'de> {
     reader: Reader<'de>,
     buf: &'de [u8],
-    msg: u16,
+    msg: &'static Message,
     /// Repeated and map fields already given (all their entries at once), by number.
     consumed: u64,
+    /// Repeated and map fields whose entries are not all in one run (other fields between
+    /// them), by number; `None` until the first repeated field is met.
+    split: Option<u64>,
+}
+
+impl<'de> Level<'de> {
+    fn new(buf: &'de [u8], msg: u16) -> Self {
+        Self { reader: Reader::new(buf), buf, msg: message(msg), consumed: 0, split: None }
+    }
+
+    /// Which fields have entries in more than one run, reading from `from` to the end once.
+    fn split(&mut self, from: usize) -> Result<u64, Error> {
+        if let Some(split) = self.split {
+            return Ok(split);
+        }
+        let (mut seen, mut split, mut prev) = (0u64, 0u64, 0u32);
+        let mut reader = Reader::at(self.buf, from);
+        while !reader.is_empty() {
+            let (number, _) = reader.field()?;
+            if number != prev {
+                let bit = bit(number);
+                split |= seen & bit;
+                seen |= bit;
+                prev = number;
+            }
+        }
+        self.split = Some(split);
+        Ok(split)
+    }
+}
+
+/// The bit of field `number` in a set of field numbers (none for numbers from 64, which the
+/// schema has not).
+fn bit(number: u32) -> u64 {
+    1u64.checked_shl(number).unwrap_or(0)
 }
 
 enum Pending<'de> {
     None,
     Str(&'de str),
     One(&'static Field, Value<'de>),
-    /// A repeated or map field whose first entry starts at `from` in `buf`.
-    All(&'static Field, &'de [u8], usize),
+    /// A repeated or map field whose first entry starts at `from` in `buf`, its entries in one
+    /// run when `run`.
+    All {
+        field: &'static Field,
+        buf: &'de [u8],
+        from: usize,
+        run: bool,
+    },
 }
 
 struct Fields<'de> {
@@ -115,8 +156,10 @@ impl<'de> MapAccess<'de> for Fields<'de> {
             }
             let from = level.reader.pos();
             let (number, value) = level.reader.field()?;
-            let msg = message(level.msg);
-            let Some(field) = msg.field(number) else { continue };
+            if level.consumed & bit(number) != 0 {
+                continue;
+            }
+            let Some(field) = level.msg.field(number) else { continue };
             if field.managed_fields && self.ctx.drop_managed_fields {
                 continue;
             }
@@ -128,8 +171,7 @@ impl<'de> MapAccess<'de> for Fields<'de> {
                             if self.len == MAX_INLINE {
                                 return Err(Error::TooDeep(MAX_INLINE as u16));
                             }
-                            self.levels[self.len] =
-                                Level { reader: Reader::new(inner), buf: inner, msg: m, consumed: 0 };
+                            self.levels[self.len] = Level::new(inner, m);
                             self.len += 1;
                         }
                         continue;
@@ -144,12 +186,9 @@ impl<'de> MapAccess<'de> for Fields<'de> {
                     self.pending = Pending::One(field, value);
                 }
                 Shape::Repeated | Shape::Map(_) => {
-                    let bit = 1u64.checked_shl(number).unwrap_or(0);
-                    if level.consumed & bit != 0 {
-                        continue;
-                    }
-                    level.consumed |= bit;
-                    self.pending = Pending::All(field, level.buf, from);
+                    level.consumed |= bit(number);
+                    let run = level.split(from)? & bit(number) == 0;
+                    self.pending = Pending::All { field, buf: level.buf, from, run };
                 }
             }
             return seed.deserialize(BorrowedStrDeserializer::new(field.json)).map(Some);
@@ -162,13 +201,8 @@ impl<'de> MapAccess<'de> for Fields<'de> {
             Pending::None => Err(de::Error::custom("a value was asked for before its key")),
             Pending::Str(s) => seed.deserialize(BorrowedStrDeserializer::new(s)),
             Pending::One(field, value) => seed.deserialize(ValueDe { kind: field.kind, value, depth, ctx }),
-            Pending::All(field, buf, from) => {
-                let mut reader = Reader::new(buf);
-                // Skip to the first entry (the fields before it were read once already).
-                while reader.pos() < from {
-                    reader.field()?;
-                }
-                let entries = Entries { reader, field, depth, ctx, value: None };
+            Pending::All { field, buf, from, run } => {
+                let entries = Entries { reader: Reader::at(buf, from), field, run, depth, ctx, value: None };
                 match field.shape {
                     Shape::Map(_) => seed.deserialize(MapDe(entries)),
                     _ => seed.deserialize(SeqDe(entries)),
@@ -198,6 +232,9 @@ fn check_wire(field: &Field, kind: Kind, value: &Value<'_>) -> Result<(), Error>
 struct Entries<'de> {
     reader: Reader<'de>,
     field: &'static Field,
+    /// The entries are all in one run from the reader's position: the first other field
+    /// ends them.
+    run: bool,
     depth: u16,
     ctx: Ctx,
     /// A map entry's value, between its key and its value.
@@ -210,6 +247,9 @@ impl<'de> Entries<'de> {
             let (number, value) = self.reader.field()?;
             if number == self.field.number {
                 return Ok(Some(value));
+            }
+            if self.run {
+                break;
             }
         }
         Ok(None)
@@ -271,6 +311,15 @@ impl<'de> MapAccess<'de> for MapDe<'de> {
     }
 }
 
+/// A varint field's value as an `int64` (`int32` fields are sign-extended on the wire), 0
+/// when absent or not a varint.
+fn int(value: Option<Value<'_>>) -> i64 {
+    match value {
+        Some(Value::Varint(v)) => v as i64,
+        _ => 0,
+    }
+}
+
 /// One value of a known kind.
 struct ValueDe<'de> {
     kind: Kind,
@@ -289,11 +338,18 @@ impl<'de> ValueDe<'de> {
 
     /// Field `number` of this message-valued value.
     fn sub(&self, number: u32) -> Result<Option<Value<'de>>, Error> {
-        let mut found = None;
-        for f in super::wire::fields(self.bytes()) {
-            let (n, v) = f?;
-            if n == number {
-                found = Some(v);
+        Ok(self.subs::<1>([number])?[0])
+    }
+
+    /// Fields `numbers` of this message-valued value, read in one pass (the last of each
+    /// number, as protobuf has it).
+    fn subs<const N: usize>(&self, numbers: [u32; N]) -> Result<[Option<Value<'de>>; N], Error> {
+        let mut found = [None; N];
+        let mut reader = Reader::new(self.bytes());
+        while !reader.is_empty() {
+            let (n, v) = reader.field()?;
+            if let Some(i) = numbers.iter().position(|&want| want == n) {
+                found[i] = Some(v);
             }
         }
         Ok(found)
@@ -307,10 +363,7 @@ impl<'de> ValueDe<'de> {
     }
 
     fn sub_int(&self, number: u32) -> Result<i64, Error> {
-        match self.sub(number)? {
-            Some(Value::Varint(v)) => Ok(v as i64),
-            _ => Ok(0),
-        }
+        Ok(int(self.sub(number)?))
     }
 
     /// The raw bytes of a RawExtension (JSON, or an embedded envelope) or `None` when empty.
@@ -343,16 +396,25 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                 visitor.visit_string(base64::engine::general_purpose::STANDARD.encode(self.bytes()))
             }
             Kind::Time | Kind::MicroTime => {
-                let (seconds, nanos) = (self.sub_int(1)?, self.sub_int(2)? as i32);
-                visitor.visit_string(time::rfc3339(seconds, nanos, self.kind == Kind::MicroTime))
+                let [seconds, nanos] = self.subs([1, 2])?;
+                let (seconds, nanos, micro) = (int(seconds), int(nanos) as i32, self.kind == Kind::MicroTime);
+                let mut buf = [0; time::RFC3339_MAX];
+                match time::rfc3339_in(seconds, nanos, micro, &mut buf) {
+                    Some(stamp) => visitor.visit_str(stamp),
+                    None => visitor.visit_string(time::rfc3339(seconds, nanos, micro)),
+                }
             }
             Kind::Duration => visitor.visit_string(time::go_duration(self.sub_int(1)?)),
             Kind::Quantity => visitor.visit_borrowed_str(self.sub_str(1)?),
             Kind::IntOrString => {
-                if self.sub_int(1)? == 1 {
-                    visitor.visit_borrowed_str(self.sub_str(3)?)
+                let [kind, int_val, str_val] = self.subs([1, 2, 3])?;
+                if int(kind) == 1 {
+                    visitor.visit_borrowed_str(match str_val {
+                        Some(Value::Bytes(b)) => utf8(b)?,
+                        _ => "",
+                    })
                 } else {
-                    visitor.visit_i64(self.sub_int(2)? as i32 as i64)
+                    visitor.visit_i64(int(int_val) as i32 as i64)
                 }
             }
             Kind::Raw => {
@@ -363,7 +425,8 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     let env = Envelope::parse(raw)?;
                     MessageDe::from_envelope(&env, self.depth + 1, self.ctx)?.deserialize_any(visitor)
                 } else {
-                    let mut json = serde_json::Deserializer::from_slice(raw);
+                    // Checked as UTF-8 at once, the JSON's strings are not checked one by one.
+                    let mut json = serde_json::Deserializer::from_str(utf8(raw)?);
                     de::Deserializer::deserialize_any(&mut json, visitor).map_err(Error::Json)
                 }
             }
@@ -380,6 +443,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                 let entries = Entries {
                     reader: Reader::new(self.bytes()),
                     field: &ITEMS,
+                    run: false,
                     depth: self.depth,
                     ctx: self.ctx,
                     value: None,
@@ -405,6 +469,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
                     Some(list) => visitor.visit_seq(SeqDe(Entries {
                         reader: Reader::new(self.bytes()),
                         field: list,
+                        run: false,
                         depth: self.depth,
                         ctx: self.ctx,
                         value: None,

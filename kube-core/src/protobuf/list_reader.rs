@@ -104,7 +104,8 @@ impl ListReader {
                     self.at = At::Envelope;
                 }
                 At::Envelope => {
-                    let Some(h) = header(pending, self.limit)? else { return Ok(ListPart::NeedMore) };
+                    // The object (the list) may be longer than the limit: its items are held to it.
+                    let Some(h) = header(pending, usize::MAX)? else { return Ok(ListPart::NeedMore) };
                     if h.number == 2 && h.delimited {
                         if self.list.is_none() {
                             return Err(Error::Truncated("the envelope's type before its object"));
@@ -112,6 +113,10 @@ impl ListReader {
                         self.start += h.payload;
                         self.at = At::Raw(h.len - h.payload);
                         continue;
+                    }
+                    let len = (h.len - h.payload) as u64;
+                    if len > self.limit as u64 {
+                        return Err(Error::ValueTooLarge { len, limit: self.limit });
                     }
                     if pending.len() < h.len {
                         return Ok(ListPart::NeedMore);
@@ -232,11 +237,13 @@ fn header(buf: &[u8], limit: usize) -> Result<Option<Header>, Error> {
         5 => (key_len, key_len + 4),
         2 => match varint(rest)? {
             Some((n, n_len)) => {
-                let n = usize::try_from(n)
+                let payload = key_len + n_len;
+                let len = usize::try_from(n)
                     .ok()
                     .filter(|&n| n <= limit)
+                    .and_then(|n| payload.checked_add(n))
                     .ok_or(Error::ValueTooLarge { len: n, limit })?;
-                (key_len + n_len, key_len + n_len + n)
+                (payload, len)
             }
             None => return Ok(None),
         },
@@ -315,12 +322,21 @@ mod tests {
     }
 
     #[test]
+    fn a_list_longer_than_the_limit_is_read_when_each_item_is_within_it() {
+        let body = list(50);
+        assert!(body.len() > 400);
+        let (names, _) = read(&body, 64, 24).unwrap();
+        assert_eq!(names.len(), 50);
+    }
+
+    #[test]
     fn cut_oversized_and_wrong_bodies_are_errors() {
         let body = list(3);
         for len in 0..body.len() {
             assert!(read(&body[..len], 5, 1 << 20).is_err(), "cut at {len}");
         }
         assert!(matches!(read(&body, 5, 8), Err(Error::ValueTooLarge { limit: 8, .. })));
+        assert!(matches!(read(&body, 5, 16), Err(Error::ValueTooLarge { limit: 16, .. })), "the type");
         assert!(matches!(read(b"{\"items\":[]}", 5, 100), Err(Error::Magic)));
         assert!(matches!(read(&envelope("v1", "Pod", &[]), 5, 100), Err(Error::NotAList(_))));
         let mut gz = list(1);

@@ -77,8 +77,24 @@ pub(crate) enum Kind {
 
 impl Message {
     /// The field numbered `number`.
+    #[inline]
     pub(crate) fn field(&self, number: u32) -> Option<&'static Field> {
-        self.fields.binary_search_by_key(&number, |f| f.number).ok().map(|i| &self.fields[i])
+        // Fields are sorted by distinct numbers from 1, so field `n` is at index `n - 1` or
+        // before it, by as many numbers as are unused below `n`: few in the API types, so the
+        // search walks down from there a step or two before it falls back to bisecting.
+        let fields = self.fields;
+        let guess = usize::try_from(number).ok()?.checked_sub(1)?.min(fields.len().checked_sub(1)?);
+        for i in (0..=guess).rev().take(3) {
+            let f = &fields[i];
+            if f.number == number {
+                return Some(f);
+            }
+            if f.number < number {
+                return None;
+            }
+        }
+        let below = &fields[..guess.saturating_sub(2)];
+        below.binary_search_by_key(&number, |f| f.number).ok().map(|i| &below[i])
     }
 }
 
@@ -109,6 +125,18 @@ mod tests {
             }
         }
         assert!(KINDS.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    }
+
+    #[test]
+    fn every_field_is_found_by_its_number_and_no_other_number_is() {
+        for m in MESSAGES {
+            let numbers: Vec<u32> = m.fields.iter().map(|f| f.number).collect();
+            for n in 0..80 {
+                let want = numbers.contains(&n).then_some(n);
+                assert_eq!(m.field(n).map(|f| f.number), want, "{} field {n}", m.name);
+            }
+            assert!(m.field(u32::MAX).is_none());
+        }
     }
 
     #[test]

@@ -46,6 +46,11 @@ impl<'a> Reader<'a> {
         Self { buf, pos: 0 }
     }
 
+    /// A reader of `buf` whose next field starts at `pos` (a position [`Reader::pos`] gave).
+    pub(crate) fn at(buf: &'a [u8], pos: usize) -> Self {
+        Self { buf, pos }
+    }
+
     /// Whether every field was read.
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
@@ -56,7 +61,19 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, Error> {
+        // Most varints (tags, lengths, small numbers) are one byte.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64, Error> {
         let mut value = 0u64;
         for i in 0..10 {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -74,6 +91,7 @@ impl<'a> Reader<'a> {
         Err(Error::Varint)
     }
 
+    #[inline]
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(Error::Truncated(what))?;
         let out = &self.buf[self.pos..end];
@@ -83,6 +101,7 @@ impl<'a> Reader<'a> {
 
     /// The next field: its number and value. Groups (wire types 3 and 4, unused by Kubernetes)
     /// and field number 0 are errors.
+    #[inline]
     pub(crate) fn field(&mut self) -> Result<(u32, Value<'a>), Error> {
         let key = self.varint()?;
         let number = key >> 3;
