@@ -7,5 +7,6 @@
 
 pub mod mock;
 pub mod peer;
+pub mod pod_lists;
 pub mod pods;
 pub mod report;
