@@ -172,17 +172,8 @@ async fn attach_talks_to_the_containers_main_process() {
 /// proxies the upgrade as it is to the kubelet, whose streaming server (upstream's) speaks
 /// `v4.channel.k8s.io` and older only.
 async fn untranslated() -> &'static kube_test::TestEnv {
-    static ENV: std::sync::OnceLock<kube_test::TestEnv> = std::sync::OnceLock::new();
-    tokio::task::spawn_blocking(|| {
-        ENV.get_or_init(|| {
-            kube_test::TestEnv::builder()
-                .apiserver_arg("--feature-gates=TranslateStreamCloseWebsocketRequests=false")
-                .start()
-                .unwrap()
-        })
-    })
-    .await
-    .unwrap()
+    let gates = "TranslateStreamCloseWebsocketRequests=false";
+    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates)).await.unwrap().unwrap()
 }
 
 #[tokio::test]

@@ -377,17 +377,8 @@ async fn replicas_split_the_objects_through_server_side_shard_selectors() {
 
 /// A control plane with the `ShardedListAndWatch` gate, shared by this binary's tests.
 async fn gated() -> &'static kube_test::TestEnv {
-    static GATED: std::sync::OnceLock<kube_test::TestEnv> = std::sync::OnceLock::new();
-    tokio::task::spawn_blocking(|| {
-        GATED.get_or_init(|| {
-            kube_test::TestEnv::builder()
-                .apiserver_arg("--feature-gates=ShardedListAndWatch=true")
-                .start()
-                .unwrap()
-        })
-    })
-    .await
-    .unwrap()
+    let gates = "ShardedListAndWatch=true";
+    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates)).await.unwrap().unwrap()
 }
 
 /// Three replicas split 300 objects, a fourth joins, one crashes: every object is reconciled,

@@ -363,7 +363,20 @@ impl std::fmt::Debug for TestEnv {
     }
 }
 
-static SHARED: OnceLock<std::result::Result<TestEnv, Arc<Error>>> = OnceLock::new();
+/// How a shared environment's start ended, kept for every later caller.
+type Started = std::result::Result<TestEnv, Arc<Error>>;
+
+static SHARED: OnceLock<Started> = OnceLock::new();
+
+/// The shared environments with feature gates, one per distinct `--feature-gates` value.
+static SHARED_GATED: Mutex<Vec<(String, &'static Started)>> = Mutex::new(Vec::new());
+
+fn shared_result(started: &'static Started) -> Result<&'static TestEnv> {
+    match started {
+        Ok(env) => Ok(env),
+        Err(e) => Err(Error::Shared(e.clone())),
+    }
+}
 
 impl TestEnv {
     /// A builder with the defaults.
@@ -394,10 +407,26 @@ impl TestEnv {
     /// }
     /// ```
     pub fn shared() -> Result<&'static TestEnv> {
-        match SHARED.get_or_init(|| TestEnv::start().map_err(Arc::new)) {
-            Ok(env) => Ok(env),
-            Err(e) => Err(Error::Shared(e.clone())),
+        shared_result(SHARED.get_or_init(|| TestEnv::start().map_err(Arc::new)))
+    }
+
+    /// Like [`TestEnv::shared`], for an apiserver started with `--feature-gates=<gates>`: one
+    /// environment per distinct `gates`, started on first use and shared by the tests of this
+    /// process that ask for the same gates (a start in progress makes the others wait).
+    ///
+    /// ```no_run
+    /// let env = kube_test::TestEnv::shared_with_feature_gates("ShardedListAndWatch=true")?;
+    /// # Ok::<(), kube_test::Error>(())
+    /// ```
+    pub fn shared_with_feature_gates(gates: &str) -> Result<&'static TestEnv> {
+        let mut started = SHARED_GATED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, env)) = started.iter().find(|(g, _)| g == gates) {
+            return shared_result(env);
         }
+        let env = TestEnv::builder().apiserver_arg(format!("--feature-gates={gates}")).start().map_err(Arc::new);
+        let env: &'static Started = Box::leak(Box::new(env));
+        started.push((gates.to_owned(), env));
+        shared_result(env)
     }
 
     /// The apiserver's URL, `https://127.0.0.1:<port>`.
