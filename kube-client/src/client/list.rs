@@ -89,36 +89,51 @@ where
     T: DeserializeOwned + Send,
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
-    use kube_core::protobuf::{self, ListReader};
-    let failed = |uri: &str, e: protobuf::Error| super::decode::protobuf_error(uri, &e, None);
-    let state = (Box::pin(body), ListReader::with_limit(MAX_LIST_VALUE_BYTES), false);
-    futures::stream::unfold(state, move |(mut body, mut reader, done)| {
-        let uri = uri.clone();
-        async move {
-            if done {
-                return None;
-            }
-            loop {
-                match reader.next::<T>(options.into()) {
-                    Ok(protobuf::ListPart::Item(item)) => {
-                        let item = item.map(ListPart::Item).map_err(|e| failed(&uri, e));
-                        return Some((item, (body, reader, false)));
-                    }
-                    Ok(protobuf::ListPart::NeedMore) => {}
-                    Err(e) => return Some((Err(failed(&uri, e)), (body, reader, true))),
-                }
-                match body.next().await {
-                    Some(Ok(chunk)) => reader.push(&chunk),
-                    Some(Err(e)) => return Some((Err(e), (body, reader, true))),
-                    None => {
-                        let end =
-                            reader.finish(options.into()).map(ListPart::End).map_err(|e| failed(&uri, e));
-                        return Some((end, (body, reader, true)));
-                    }
-                }
-            }
+    let list = ProtobufList {
+        reader: kube_core::protobuf::ListReader::with_limit(MAX_LIST_VALUE_BYTES),
+        uri,
+        options,
+        item: std::marker::PhantomData,
+    };
+    super::chunked::items(body, list)
+}
+
+/// The protobuf list reader with what its errors name.
+#[cfg(feature = "protobuf")]
+struct ProtobufList<T> {
+    reader: kube_core::protobuf::ListReader,
+    uri: String,
+    options: DecodeOptions,
+    item: std::marker::PhantomData<fn() -> T>,
+}
+
+#[cfg(feature = "protobuf")]
+impl<T> ProtobufList<T> {
+    fn failed(&self, e: kube_core::protobuf::Error) -> Error {
+        super::decode::protobuf_error(&self.uri, &e, None)
+    }
+}
+
+#[cfg(feature = "protobuf")]
+impl<T: DeserializeOwned> super::chunked::Incremental for ProtobufList<T> {
+    type Item = ListPart<T>;
+
+    fn next_item(&mut self) -> Result<Option<Result<ListPart<T>, Error>>, Error> {
+        use kube_core::protobuf::ListPart as Part;
+        match self.reader.next::<T>(self.options.into()) {
+            Ok(Part::Item(item)) => Ok(Some(item.map(ListPart::Item).map_err(|e| self.failed(e)))),
+            Ok(Part::NeedMore) => Ok(None),
+            Err(e) => Err(self.failed(e)),
         }
-    })
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.reader.push(chunk);
+    }
+
+    fn finish(&mut self) -> Option<Result<ListPart<T>, Error>> {
+        Some(self.reader.finish(self.options.into()).map(ListPart::End).map_err(|e| self.failed(e)))
+    }
 }
 
 struct Reader<S> {

@@ -3,6 +3,8 @@
 //! JSON or protobuf (by their `Content-Type`), text, byte and line streams, and watch events.
 
 mod builder;
+#[cfg(feature = "protobuf")]
+mod chunked;
 pub(crate) mod connector;
 pub mod decode;
 mod headers;

@@ -45,37 +45,48 @@ where
     K: DeserializeOwned + Send,
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
-    use kube_core::protobuf::{FrameDecoder, watch_event};
+    let frames = ProtobufWatch {
+        frames: kube_core::protobuf::FrameDecoder::default(),
+        uri,
+        options,
+        event: std::marker::PhantomData,
+    };
+    crate::client::chunked::items(body, frames)
+}
 
-    use crate::client::decode::protobuf_error;
-    let state = (Box::pin(body), FrameDecoder::default(), false);
-    futures::stream::unfold(state, move |(mut body, mut frames, done)| {
-        let uri = uri.clone();
-        async move {
-            if done {
-                return None;
-            }
-            loop {
-                match frames.next_frame() {
-                    Ok(Some(frame)) => {
-                        let event = watch_event(&frame, options.into())
-                            .map_err(|e| protobuf_error(&uri, &e, Some(frame.len())));
-                        return Some((event, (body, frames, false)));
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Some((Err(protobuf_error(&uri, &e, None)), (body, frames, true))),
-                }
-                match body.next().await {
-                    Some(Ok(chunk)) => frames.push(&chunk),
-                    Some(Err(e)) => return Some((Err(e), (body, frames, true))),
-                    None => {
-                        let end = frames.finish().err()?;
-                        return Some((Err(protobuf_error(&uri, &end, None)), (body, frames, true)));
-                    }
-                }
-            }
+/// The protobuf watch framer with what its errors name.
+#[cfg(feature = "protobuf")]
+struct ProtobufWatch<K> {
+    frames: kube_core::protobuf::FrameDecoder,
+    uri: String,
+    options: DecodeOptions,
+    event: std::marker::PhantomData<fn() -> K>,
+}
+
+#[cfg(feature = "protobuf")]
+impl<K: DeserializeOwned> crate::client::chunked::Incremental for ProtobufWatch<K> {
+    type Item = WatchEvent<K>;
+
+    fn next_item(&mut self) -> Result<Option<Result<WatchEvent<K>, Error>>, Error> {
+        use crate::client::decode::protobuf_error;
+        match self.frames.next_frame() {
+            Ok(Some(frame)) => Ok(Some(
+                kube_core::protobuf::watch_event(&frame, self.options.into())
+                    .map_err(|e| protobuf_error(&self.uri, &e, Some(frame.len()))),
+            )),
+            Ok(None) => Ok(None),
+            Err(e) => Err(protobuf_error(&self.uri, &e, None)),
         }
-    })
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.frames.push(chunk);
+    }
+
+    fn finish(&mut self) -> Option<Result<WatchEvent<K>, Error>> {
+        let cut_off = self.frames.finish().err()?;
+        Some(Err(crate::client::decode::protobuf_error(&self.uri, &cut_off, None)))
+    }
 }
 
 #[cfg(test)]
