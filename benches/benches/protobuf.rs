@@ -6,6 +6,9 @@
 //! `kube_benches::pods` that `just bench-peers` lists, with conditions, container statuses,
 //! probes and volumes (`pod-realistic`, `list_10k_realistic_pods`).
 //!
+//! `stored_pod_*` answers whether a reflector's compact store should keep protobuf instead of
+//! JSON: one Pod without managedFields in either form, its size and the time to decode it.
+//!
 //! Run with `cargo bench -p kube-benches --bench protobuf` (or `just bench`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -14,7 +17,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use futures::{StreamExt, executor::block_on, stream};
 use k8s_openapi::api::core::v1::Pod;
-use kube_benches::pod_lists::lists;
+use kube_benches::pod_lists::{lists, stored_pod};
 use kube_client::client::{
     decode::DecodeOptions,
     list::{ListPart, list_items, protobuf_list_items},
@@ -65,6 +68,26 @@ fn main() {
             group.bench_function(format!("json{label}"), |b| b.iter(|| json_list(&json, options)));
             group.bench_function(format!("protobuf{label}"), |b| b.iter(|| protobuf_list(&pb, options)));
         }
+        group.finish();
+    }
+    for fixture in ["pod", "pod-realistic"] {
+        let (json, pb) = stored_pod(fixture);
+        let from_json = || {
+            kube_client::client::decode::decode::<Pod>(&json, "(store)", DecodeOptions::default()).unwrap()
+        };
+        let from_pb = || {
+            kube_core::protobuf::from_envelope::<Pod>(&pb, kube_core::protobuf::Options::default()).unwrap()
+        };
+        assert_eq!(from_json(), from_pb(), "{fixture}: both forms hold the same Pod");
+        println!(
+            "{fixture} as stored (no managedFields): {} bytes of JSON, {} bytes of protobuf ({:.2}x)",
+            json.len(),
+            pb.len(),
+            json.len() as f64 / pb.len() as f64
+        );
+        let mut group = c.benchmark_group(format!("stored_{fixture}"));
+        group.bench_function("json", |b| b.iter(from_json));
+        group.bench_function("protobuf", |b| b.iter(from_pb));
         group.finish();
     }
     c.final_summary();

@@ -57,3 +57,87 @@ pub fn lists(name: &str, n: usize) -> (Bytes, Bytes) {
     field(2, &raw, &mut body);
     (Bytes::from(json), Bytes::from(body))
 }
+
+fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = bytes[*at];
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+    }
+    v
+}
+
+/// One field of a message: its number, its whole encoding, its payload if length-delimited.
+type Field<'a> = (u64, &'a [u8], Option<&'a [u8]>);
+
+/// The fields of a message, in wire order.
+fn fields(message: &[u8]) -> Vec<Field<'_>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < message.len() {
+        let start = at;
+        let tag = read_varint(message, &mut at);
+        let payload = match tag & 7 {
+            0 => {
+                read_varint(message, &mut at);
+                None
+            }
+            1 => {
+                at += 8;
+                None
+            }
+            2 => {
+                let len = read_varint(message, &mut at) as usize;
+                at += len;
+                Some(&message[at - len..at])
+            }
+            5 => {
+                at += 4;
+                None
+            }
+            w => panic!("wire type {w} in a fixture"),
+        };
+        out.push((tag >> 3, &message[start..at], payload));
+    }
+    out
+}
+
+/// The fixture Pod `name` as a reflector's compact store would keep it, managedFields dropped
+/// (the watcher's default for reflectors): the JSON the store writes today (`serde_json` of the
+/// decoded Pod), and the same Pod in protobuf (its envelope, `ObjectMeta.managedFields`, field
+/// 17, cut from the wire bytes).
+pub fn stored_pod(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let json = fixture(&format!("{name}.pb.json"));
+    let mut pod: k8s_openapi::api::core::v1::Pod = serde_json::from_slice(&json).unwrap();
+    pod.metadata.managed_fields = None;
+    let json = serde_json::to_vec(&pod).unwrap();
+
+    let envelope = fixture(&format!("{name}.pb"));
+    let raw = kube_core::protobuf::Envelope::parse(&envelope).unwrap().raw.to_vec();
+    let mut cut = Vec::with_capacity(raw.len());
+    for (number, whole, payload) in fields(&raw) {
+        match (number, payload) {
+            (1, Some(meta)) => {
+                let mut kept = Vec::with_capacity(meta.len());
+                for (n, whole, _) in fields(meta) {
+                    if n != 17 {
+                        kept.extend_from_slice(whole);
+                    }
+                }
+                field(1, &kept, &mut cut);
+            }
+            _ => cut.extend_from_slice(whole),
+        }
+    }
+    let mut type_meta = Vec::new();
+    field(1, b"v1", &mut type_meta);
+    field(2, b"Pod", &mut type_meta);
+    let mut pb = kube_core::protobuf::MAGIC.to_vec();
+    field(1, &type_meta, &mut pb);
+    field(2, &cut, &mut pb);
+    (json, pb)
+}
