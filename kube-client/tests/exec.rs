@@ -173,7 +173,10 @@ async fn attach_talks_to_the_containers_main_process() {
 /// `v4.channel.k8s.io` and older only.
 async fn untranslated() -> &'static kube_test::TestEnv {
     let gates = "TranslateStreamCloseWebsocketRequests=false";
-    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates)).await.unwrap().unwrap()
+    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]

@@ -378,7 +378,10 @@ async fn replicas_split_the_objects_through_server_side_shard_selectors() {
 /// A control plane with the `ShardedListAndWatch` gate, shared by this binary's tests.
 async fn gated() -> &'static kube_test::TestEnv {
     let gates = "ShardedListAndWatch=true";
-    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates)).await.unwrap().unwrap()
+    tokio::task::spawn_blocking(|| kube_test::TestEnv::shared_with_feature_gates(gates))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Three replicas split 300 objects, a fourth joins, one crashes: every object is reconciled,

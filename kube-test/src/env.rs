@@ -423,7 +423,8 @@ impl TestEnv {
         if let Some((_, env)) = started.iter().find(|(g, _)| g == gates) {
             return shared_result(env);
         }
-        let env = TestEnv::builder().apiserver_arg(format!("--feature-gates={gates}")).start().map_err(Arc::new);
+        let env =
+            TestEnv::builder().apiserver_arg(format!("--feature-gates={gates}")).start().map_err(Arc::new);
         let env: &'static Started = Box::leak(Box::new(env));
         started.push((gates.to_owned(), env));
         shared_result(env)
