@@ -79,6 +79,15 @@ pub enum ParseError {
         /// The column (1-based).
         column: usize,
     },
+    /// A YAML document's value does not fit the kubeconfig's fields, such as a list where a
+    /// string belongs (the decoder's message is kept only when it names a field, not a value).
+    #[error("{problem} at {path}")]
+    YamlValue {
+        /// `invalid value`, or a field missing or given twice (``missing field `name` ``).
+        problem: String,
+        /// Where in the document, such as `users[0].user.exec.interactiveMode`.
+        path: String,
+    },
     /// The document nests deeper than the limit.
     #[error("nested deeper than {limit} levels")]
     TooDeep {

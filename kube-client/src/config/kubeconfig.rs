@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::{EntryKind, Error, ParseError, Result};
 use super::secret::{REDACTED, Redacted, redact_opt};
+use super::text::text;
 
 /// The deepest nesting of YAML or JSON a kubeconfig may have.
 ///
@@ -75,10 +76,15 @@ fn is_false(b: &bool) -> bool {
 #[serde(rename_all = "kebab-case")]
 pub struct Kubeconfig {
     /// `v1`.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// `Config`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The named clusters.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
@@ -90,7 +96,7 @@ pub struct Kubeconfig {
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     pub contexts: Vec<NamedContext>,
     /// The context used when none is given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub current_context: Option<String>,
     /// kubectl preferences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +131,7 @@ pub struct Preferences {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamedExtension {
     /// The extension's name.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The extension's data.
     #[serde(default)]
@@ -138,6 +145,7 @@ pub struct NamedExtension {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamedCluster {
     /// The name contexts refer to.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The cluster.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -155,22 +163,22 @@ pub struct NamedCluster {
 #[serde(rename_all = "kebab-case")]
 pub struct Cluster {
     /// The API server's URL, e.g. `https://10.0.0.1:6443`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// Path to a PEM file of CA certificates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub certificate_authority: Option<PathBuf>,
     /// Base64 of PEM CA certificates; takes precedence over `certificate-authority`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub certificate_authority_data: Option<String>,
     /// Skip verification of the server's certificate.
     #[serde(default, skip_serializing_if = "is_false")]
     pub insecure_skip_tls_verify: bool,
     /// The name to verify the server certificate against, instead of the host of `server`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub tls_server_name: Option<String>,
     /// Proxy URL (`http`, `https` or `socks5`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
     /// Do not ask the server for compressed responses.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -203,6 +211,7 @@ impl std::fmt::Debug for Cluster {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamedContext {
     /// The context's name.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The context.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -219,13 +228,13 @@ pub struct NamedContext {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Context {
     /// The name of a cluster.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "text")]
     pub cluster: String,
     /// The name of a user (`AuthInfo`); empty for none.
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "String::is_empty")]
     pub user: String,
     /// The default namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Named extensions.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
@@ -239,6 +248,7 @@ pub struct Context {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamedAuthInfo {
     /// The name contexts refer to.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The credentials.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -258,50 +268,50 @@ pub struct NamedAuthInfo {
 #[serde(rename_all = "kebab-case")]
 pub struct AuthInfo {
     /// Path to a PEM client certificate (chain).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<PathBuf>,
     /// Base64 of a PEM client certificate (chain); takes precedence over `client-certificate`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub client_certificate_data: Option<String>,
     /// Path to a PEM private key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub client_key: Option<PathBuf>,
     /// Base64 of a PEM private key; takes precedence over `client-key`. Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub client_key_data: Option<String>,
     /// A bearer token. Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Path to a file holding a bearer token, re-read when it changes.
-    #[serde(rename = "tokenFile", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tokenFile",
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub token_file: Option<PathBuf>,
     /// The user to impersonate.
-    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "as", default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub impersonate: Option<String>,
     /// The UID to impersonate.
-    #[serde(rename = "as-uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "as-uid", default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub impersonate_uid: Option<String>,
     /// The groups to impersonate.
-    #[serde(
-        rename = "as-groups",
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "as-groups", default, deserialize_with = "text", skip_serializing_if = "Vec::is_empty")]
     pub impersonate_groups: Vec<String>,
     /// Extra fields of the impersonated user.
     #[serde(
         rename = "as-user-extra",
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "text",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub impersonate_user_extra: BTreeMap<String, Vec<String>>,
     /// Basic auth user name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Basic auth password. Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// An auth provider such as `oidc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,10 +357,11 @@ impl fmt::Debug for AuthInfo {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthProviderConfig {
     /// The provider's name, e.g. `oidc`.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The provider's settings (for `oidc`: `idp-issuer-url`, `client-id`, `client-secret`,
     /// `id-token`, `refresh-token`, `idp-certificate-authority(-data)`, `extra-scopes`).
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
     /// Unknown fields.
     #[serde(flatten)]
@@ -388,13 +399,13 @@ impl fmt::Debug for AuthProviderConfig {
 #[serde(rename_all = "camelCase")]
 pub struct ExecConfig {
     /// `client.authentication.k8s.io/v1` or `client.authentication.k8s.io/v1beta1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// The program to run; looked up in `$PATH` unless it contains a path separator.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     pub command: String,
     /// Arguments.
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     /// Environment variables added to the current environment.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
@@ -406,7 +417,7 @@ pub struct ExecConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interactive_mode: Option<ExecInteractiveMode>,
     /// Shown to the user when the command is missing or fails.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub install_hint: Option<String>,
     /// Unknown fields.
     #[serde(flatten)]
@@ -432,9 +443,10 @@ impl fmt::Debug for ExecConfig {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExecEnvVar {
     /// The variable's name.
+    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The variable's value.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     pub value: String,
 }
 
@@ -548,21 +560,33 @@ impl Kubeconfig {
             if json_depth_exceeds(text, MAX_NESTING_DEPTH) {
                 return Err(wrap(ParseError::TooDeep { limit: MAX_NESTING_DEPTH }));
             }
-            let mut de = serde_json::Deserializer::from_str(text);
-            // bounded by the check above instead
-            de.disable_recursion_limit();
-            let kc = Kubeconfig::deserialize(&mut de).and_then(|kc| de.end().map(|()| kc));
-            return kc.map_err(|e| wrap(json_error(&e)));
+            return Self::from_json_text(text).map_err(|e| wrap(json_error(&e)));
         }
-        // Without the snippet the error message cannot quote lines of the file (which may hold secrets).
-        let options = serde_saphyr::options! {
-            with_snippet: false,
-            budget: serde_saphyr::budget! {
-                max_depth: MAX_NESTING_DEPTH,
-                flow_nesting_limit: MAX_NESTING_DEPTH,
-            },
-        };
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| wrap(ParseError::Yaml(e)))
+        // The YAML parser bounds its nesting to the same limit.
+        let json = super::yaml::to_json(text).map_err(wrap)?;
+        if json == "null" {
+            // empty, or only comments
+            return Ok(Self::default());
+        }
+        Self::from_json_text(&json).map_err(|e| {
+            let message = e.to_string();
+            let names_a_field =
+                message.starts_with("missing field") || message.starts_with("duplicate field");
+            let problem = match message.split_once(" at line ") {
+                Some((field, _)) if names_a_field => field.to_owned(),
+                _ => "invalid value".to_owned(),
+            };
+            wrap(ParseError::YamlValue { problem, path: super::yaml::path_at(&json, e.column()) })
+        })
+    }
+
+    /// Decodes JSON text whose nesting was checked (or bounded by the YAML parser).
+    fn from_json_text(text: &str) -> std::result::Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        let kc = Kubeconfig::deserialize(&mut de)?;
+        de.end()?;
+        Ok(kc)
     }
 
     /// Refuses a document naming a cluster, user or context twice (kubectl refuses such a file:
@@ -796,6 +820,45 @@ x-tool-setting: hello
         )
         .unwrap();
         assert!(kc.users[0].user.exec.as_ref().unwrap().args.is_empty());
+    }
+
+    #[test]
+    fn numbers_and_booleans_where_text_belongs_are_read_as_text_as_kubectl_does() {
+        let kc = Kubeconfig::from_yaml(
+            "contexts:\n- name: 123\n  context: {cluster: 7, user: u, namespace: 2024, x: 1}\n\
+             users:\n- name: u\n  user:\n    exec: {command: plugin, args: [--port, 8080, true]}\n\
+             current-context: 123\n",
+        )
+        .unwrap();
+        let ctx = kc.context("123").unwrap();
+        assert_eq!((ctx.context.cluster.as_str(), ctx.context.namespace.as_deref()), ("7", Some("2024")));
+        // unknown fields keep their type
+        assert_eq!(ctx.context.other["x"], serde_json::json!(1));
+        assert_eq!(kc.users[0].user.exec.as_ref().unwrap().args, ["--port", "8080", "true"]);
+        assert_eq!(kc.current_context.as_deref(), Some("123"));
+    }
+
+    #[test]
+    fn a_yaml_value_that_does_not_fit_names_where_it_is_without_quoting_it() {
+        for (yaml, path) in [
+            ("users:\n- name: a\n  user:\n    token: [supersecret]\n", "users[0].user.token"),
+            (
+                "users:\n- name: a\n  user:\n    exec: {command: x, interactiveMode: supersecret}\n",
+                "users[0].user.exec.interactiveMode",
+            ),
+            (
+                "clusters:\n- name: a\n  cluster: {insecure-skip-tls-verify: supersecret}\n",
+                "clusters[0].cluster.insecure-skip-tls-verify",
+            ),
+        ] {
+            let err = Kubeconfig::from_yaml(yaml).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.ends_with(&format!("invalid value at {path}")), "{msg}");
+            assert!(!msg.contains("supersecret"), "{msg}");
+        }
+        let err =
+            Kubeconfig::from_yaml("clusters:\n- name: a\n- cluster: {server: https://b}\n").unwrap_err();
+        assert!(err.to_string().ends_with("missing field `name` at clusters[1]"), "{err}");
     }
 
     #[test]

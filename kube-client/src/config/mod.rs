@@ -21,6 +21,8 @@ mod loader;
 mod pem;
 mod resolve;
 mod secret;
+mod text;
+mod yaml;
 
 use std::time::Duration;
 
