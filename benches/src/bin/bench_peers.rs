@@ -729,6 +729,11 @@ fn targets(a: &Args, results: &[Results]) {
         check("LIST CPU ours stream / kube-rs".into(), ratio(r, "ours stream", "kube-rs", "cpu_s"), 0.7);
         check("LIST CPU ours no-mf / kube-rs".into(), ratio(r, "ours no-mf", "kube-rs", "cpu_s"), 0.45);
         check(
+            "LIST CPU ours proto no-mf / client-go proto".into(),
+            ratio(r, "ours proto no-mf", "client-go proto", "cpu_s"),
+            1.0,
+        );
+        check(
             "LIST peak RSS ours stream / client-go proto".into(),
             ratio(r, "ours stream", "client-go proto", "peak_rss_mb"),
             1.0,
@@ -766,6 +771,11 @@ fn targets(a: &Args, results: &[Results]) {
     if let Some(r) = find("watch") {
         // At least 2× the rate: kube-rs's rate / ours at most 0.5.
         check("watch absorb rate kube-rs / ours".into(), ratio(r, "kube-rs", "ours", "events_per_s"), 0.5);
+        check(
+            "watch absorb rate kube-rs / ours proto".into(),
+            ratio(r, "kube-rs", "ours proto", "events_per_s"),
+            0.5,
+        );
     }
     if let Some(r) = find("watches") {
         if let Some(c) = r.median("ours", "connections") {
