@@ -562,22 +562,12 @@ impl Kubeconfig {
             }
             return Self::from_json_text(text).map_err(|e| wrap(json_error(&e)));
         }
-        // The YAML parser bounds its nesting to the same limit.
-        let json = super::yaml::to_json(text).map_err(wrap)?;
+        let json = super::yaml::to_json(text, MAX_NESTING_DEPTH).map_err(wrap)?;
         if json == "null" {
             // empty, or only comments
             return Ok(Self::default());
         }
-        Self::from_json_text(&json).map_err(|e| {
-            let message = e.to_string();
-            let names_a_field =
-                message.starts_with("missing field") || message.starts_with("duplicate field");
-            let problem = match message.split_once(" at line ") {
-                Some((field, _)) if names_a_field => field.to_owned(),
-                _ => "invalid value".to_owned(),
-            };
-            wrap(ParseError::YamlValue { problem, path: super::yaml::path_at(&json, e.column()) })
-        })
+        Self::from_json_text(&json).map_err(|e| wrap(super::yaml::value_error(&json, &e)))
     }
 
     /// Decodes JSON text whose nesting was checked (or bounded by the YAML parser).

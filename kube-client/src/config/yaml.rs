@@ -5,20 +5,31 @@
 //! (decoding the types straight from the YAML parser took 0.4 MB of a controller).
 
 use super::error::ParseError;
-use super::kubeconfig::MAX_NESTING_DEPTH;
 
-/// The JSON text of a YAML document (`null` for an empty one), parsed within the nesting limit
-/// and with aliases bounded; errors never quote the document (it may hold secrets).
-pub(super) fn to_json(text: &str) -> Result<String, ParseError> {
+/// The JSON text of a YAML document (`null` for an empty one), parsed with nesting bounded to
+/// `max_depth` and aliases bounded; errors never quote the document (it may hold secrets).
+pub(super) fn to_json(text: &str, max_depth: usize) -> Result<String, ParseError> {
     let options = serde_saphyr::options! {
         with_snippet: false,
         budget: serde_saphyr::budget! {
-            max_depth: MAX_NESTING_DEPTH,
-            flow_nesting_limit: MAX_NESTING_DEPTH,
+            max_depth: max_depth,
+            flow_nesting_limit: max_depth,
         },
     };
     let value: serde_json::Value = serde_saphyr::from_str_with_options(text, options)?;
     Ok(serde_json::to_string(&value)?)
+}
+
+/// The error for `json` (made by [`to_json`]) that the kubeconfig decoder refused: where, and the
+/// decoder's message only when it names a field (it may quote a value otherwise).
+pub(super) fn value_error(json: &str, e: &serde_json::Error) -> ParseError {
+    let message = e.to_string();
+    let names_a_field = message.starts_with("missing field") || message.starts_with("duplicate field");
+    let problem = match message.split_once(" at line ") {
+        Some((field, _)) if names_a_field => field.to_owned(),
+        _ => "invalid value".to_owned(),
+    };
+    ParseError::YamlValue { problem, path: path_at(json, e.column()) }
 }
 
 /// Where in the document the value is that JSON text of one line has at byte `offset`, as a
@@ -130,11 +141,11 @@ mod tests {
 
     #[test]
     fn yaml_becomes_json() {
-        assert_eq!(to_json("").unwrap(), "null");
+        assert_eq!(to_json("", 10).unwrap(), "null");
         assert_eq!(
-            to_json("a: [1, x, true, ~]\nb: {c: d}\n").unwrap(),
+            to_json("a: [1, x, true, ~]\nb: {c: d}\n", 10).unwrap(),
             r#"{"a":[1,"x",true,null],"b":{"c":"d"}}"#
         );
-        assert!(matches!(to_json("a: [\n"), Err(ParseError::Yaml(_))));
+        assert!(matches!(to_json("a: [\n", 10), Err(ParseError::Yaml(_))));
     }
 }
