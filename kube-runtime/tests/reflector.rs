@@ -331,7 +331,8 @@ async fn watch_one_object_and_metadata_only() {
 async fn protobuf_reflectors_follow_changes_as_json_ones_do() {
     let env = shared();
     let ns = env.create_unique_namespace("protobuf").unwrap();
-    let api: Api<ConfigMap> = Api::namespaced(client_of(env), &ns);
+    // JSON for the reference the protobuf reflectors are held to
+    let api: Api<ConfigMap> = Api::namespaced(client_of(env), &ns).with_protobuf(false);
     create_many(&api, (0..20).map(|i| format!("cm-{i}"))).await;
 
     let proto = api.clone().with_protobuf(true);

@@ -49,6 +49,12 @@ pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Body>, BoxEr
 /// The largest error body read to decode a `Status`.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
+/// Whether clients ask for protobuf on reads of built-in types unless told otherwise: yes when
+/// the `protobuf` feature is on (a default one), as client-go does. Protobuf bodies are smaller
+/// and cost the API server and the client less CPU (an informer's sync over protobuf took a
+/// third of the time of one over JSON in `just bench-peers`).
+pub const PROTOBUF_BY_DEFAULT: bool = cfg!(feature = "protobuf");
+
 /// A client for one cluster: cheap to clone, every clone shares the connection pool.
 ///
 /// ```no_run
@@ -110,7 +116,7 @@ impl Client {
             service,
             base: Arc::new(Base { scheme, authority, path_prefix }),
             default_namespace: default_namespace.into(),
-            protobuf: false,
+            protobuf: PROTOBUF_BY_DEFAULT,
         })
     }
 
@@ -131,7 +137,8 @@ impl Client {
     /// their metadata-only forms, and the watcher's lists and watches) of built-in types:
     /// smaller bodies, and less CPU to decode. Custom resources stay JSON (the API server has no
     /// protobuf for them), except metadata-only reads, served in protobuf for every type; any
-    /// answer in JSON is decoded as JSON. Writes send JSON. Off by default; see
+    /// answer in JSON is decoded as JSON. Writes send JSON. On by default with the `protobuf`
+    /// feature, as in client-go ([`PROTOBUF_BY_DEFAULT`]); see
     /// [`Config::protobuf`](crate::Config::protobuf) and
     /// [`Api::with_protobuf`](crate::Api::with_protobuf). Needs the `protobuf` feature (a
     /// default one); without it reads stay JSON whatever this says.

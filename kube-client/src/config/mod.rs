@@ -117,7 +117,8 @@ pub struct Config {
     /// watches that do not; `None` for none.
     pub watch_progress_timeout: Option<Duration>,
     /// Ask for protobuf on reads of built-in types (see
-    /// [`Client::with_protobuf`](crate::Client::with_protobuf)); off by default. Needs the
+    /// [`Client::with_protobuf`](crate::Client::with_protobuf)); on by default with the `protobuf`
+    /// feature ([`PROTOBUF_BY_DEFAULT`](crate::client::PROTOBUF_BY_DEFAULT)). Needs the
     /// `protobuf` feature (a default one); without it reads stay JSON.
     pub protobuf: bool,
 }
@@ -166,7 +167,7 @@ impl Config {
             read_timeout: Some(DEFAULT_READ_TIMEOUT),
             progress_timeout: Some(DEFAULT_PROGRESS_TIMEOUT),
             watch_progress_timeout: Some(DEFAULT_WATCH_PROGRESS_TIMEOUT),
-            protobuf: false,
+            protobuf: crate::client::PROTOBUF_BY_DEFAULT,
         }
     }
 }
