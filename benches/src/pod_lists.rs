@@ -26,6 +26,17 @@ fn field(number: u64, data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(data);
 }
 
+/// The protobuf envelope (magic, `TypeMeta` of `v1` `kind`, the raw object) around `raw`.
+fn envelope(kind: &str, raw: &[u8]) -> Vec<u8> {
+    let mut type_meta = Vec::new();
+    field(1, b"v1", &mut type_meta);
+    field(2, kind.as_bytes(), &mut type_meta);
+    let mut body = kube_core::protobuf::MAGIC.to_vec();
+    field(1, &type_meta, &mut body);
+    field(2, raw, &mut body);
+    body
+}
+
 /// A PodList of `n` copies of the fixture Pod `name`, as JSON and as protobuf.
 pub fn lists(name: &str, n: usize) -> (Bytes, Bytes) {
     let json_pod = fixture(&format!("{name}.pb.json"));
@@ -49,13 +60,7 @@ pub fn lists(name: &str, n: usize) -> (Bytes, Bytes) {
     for _ in 0..n {
         field(2, &pod, &mut raw);
     }
-    let mut type_meta = Vec::new();
-    field(1, b"v1", &mut type_meta);
-    field(2, b"PodList", &mut type_meta);
-    let mut body = kube_core::protobuf::MAGIC.to_vec();
-    field(1, &type_meta, &mut body);
-    field(2, &raw, &mut body);
-    (Bytes::from(json), Bytes::from(body))
+    (Bytes::from(json), Bytes::from(envelope("PodList", &raw)))
 }
 
 fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
@@ -116,8 +121,8 @@ pub fn stored_pod(name: &str) -> (Vec<u8>, Vec<u8>) {
     pod.metadata.managed_fields = None;
     let json = serde_json::to_vec(&pod).unwrap();
 
-    let envelope = fixture(&format!("{name}.pb"));
-    let raw = kube_core::protobuf::Envelope::parse(&envelope).unwrap().raw.to_vec();
+    let served = fixture(&format!("{name}.pb"));
+    let raw = kube_core::protobuf::Envelope::parse(&served).unwrap().raw.to_vec();
     let mut cut = Vec::with_capacity(raw.len());
     for (number, whole, payload) in fields(&raw) {
         match (number, payload) {
@@ -133,11 +138,5 @@ pub fn stored_pod(name: &str) -> (Vec<u8>, Vec<u8>) {
             _ => cut.extend_from_slice(whole),
         }
     }
-    let mut type_meta = Vec::new();
-    field(1, b"v1", &mut type_meta);
-    field(2, b"Pod", &mut type_meta);
-    let mut pb = kube_core::protobuf::MAGIC.to_vec();
-    field(1, &type_meta, &mut pb);
-    field(2, &cut, &mut pb);
-    (json, pb)
+    (json, envelope("Pod", &cut))
 }
